@@ -1,0 +1,1 @@
+"""The edges of comptune: the command line now, the HTTP service later."""

@@ -1,0 +1,193 @@
+"""Market assumptions: the tactical input of DESIGN.md §2 — a named, ordered list of adjustments.
+
+An adjustment has a scope (markets, products or `group:NAME`, reps, periods as labels or a
+`{from, to}` range; an omitted key means all) and factors (demand, price, cost, conversion, hours;
+an omitted factor means 1). `reps` narrows only `hours`, which scales the reps' selling hours
+H[r,t]; the other factors act per market, product and period. A set is immutable once stored: a
+change is a new set that names its `parent`.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from models.dataset import GROUP_PREFIX, Dataset
+from models.errors import InputError, Problem
+
+FACTORS = ("demand", "price", "cost", "conversion", "hours")
+
+
+class PeriodRange(BaseModel):
+    """An inclusive range of period labels; either end may be omitted."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    start: str | None = Field(None, alias="from", description="First period of the range (inclusive).")
+    end: str | None = Field(None, alias="to", description="Last period of the range (inclusive).")
+
+
+class Adjustment(BaseModel):
+    """One scoped change to the market: factors multiply the dataset's values inside the scope."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    markets: list[str] | None = Field(None, description="Market ids; omitted means all markets.")
+    products: list[str] | None = Field(
+        None, description="Product ids or `group:NAME`; omitted means all products."
+    )
+    reps: list[str] | None = Field(None, description="Rep ids; narrows only the `hours` factor.")
+    periods: list[str] | PeriodRange | None = Field(
+        None, description="Period labels, or {from, to} (inclusive); omitted means all periods."
+    )
+    demand: float = Field(1.0, description="Factor on potential orders.", examples=[0.5])
+    price: float = Field(1.0, description="Factor on unit price.")
+    cost: float = Field(1.0, description="Factor on unit cost.")
+    conversion: float = Field(1.0, description="Factor on all three funnel rates (capped at 1).")
+    hours: float = Field(1.0, description="Factor on the reps' selling hours per period.")
+    reason: str = Field("", description="Why: the market event behind this adjustment.")
+
+    @field_validator(*FACTORS, mode="before")
+    @classmethod
+    def _factor(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("must be a number")
+        if isinstance(value, (int, float)):
+            if not math.isfinite(value):
+                raise ValueError("must be finite")
+            if value <= 0:
+                raise ValueError("must be > 0")
+        return value
+
+    @field_validator("markets", "products", "reps", mode="before")
+    @classmethod
+    def _id_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [value]
+        return value
+
+    @field_validator("periods", mode="before")
+    @classmethod
+    def _periods(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [value]
+        return value
+
+    @model_validator(mode="after")
+    def _ids_not_empty(self) -> "Adjustment":
+        for key in ("markets", "products", "reps"):
+            ids = getattr(self, key)
+            if ids is not None and (not ids or any(not str(i).strip() for i in ids)):
+                raise ValueError(f"{key}: must list at least one non-empty id (omit the key to mean all)")
+        return self
+
+
+class AssumptionSet(BaseModel):
+    """A named set of market adjustments, applied in order on top of a dataset."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(..., min_length=1, description="A short name for the set.", examples=["south-freeze"])
+    parent: str | int | None = Field(None, description="The set this one revises, if any.")
+    adjustments: list[Adjustment] = Field(default_factory=list, description="Applied in order.")
+
+    def check_against(self, dataset: Dataset, *, file: str = "assumptions") -> None:
+        """Every id in every scope must exist in the dataset; raise InputError naming the key."""
+        problems: list[Problem] = []
+        markets, reps, periods = set(dataset.market_ids), set(dataset.rep_ids), list(dataset.company.periods)
+        products, groups = set(dataset.product_ids), set(dataset.groups)
+        for i, adj in enumerate(self.adjustments):
+            at = f"adjustments[{i}]"
+            for j, market in enumerate(adj.markets or []):
+                if market not in markets:
+                    problems.append(Problem(file, f"unknown market {market!r}", column=f"{at}.markets[{j}]"))
+            for j, rep in enumerate(adj.reps or []):
+                if rep not in reps:
+                    problems.append(Problem(file, f"unknown rep {rep!r}", column=f"{at}.reps[{j}]"))
+            for j, product in enumerate(adj.products or []):
+                if product.startswith(GROUP_PREFIX):
+                    if product[len(GROUP_PREFIX):] not in groups:
+                        problems.append(Problem(file, f"unknown product group {product!r}", column=f"{at}.products[{j}]"))
+                elif product not in products:
+                    problems.append(Problem(file, f"unknown product {product!r}", column=f"{at}.products[{j}]"))
+            if isinstance(adj.periods, PeriodRange):
+                for key, label in (("from", adj.periods.start), ("to", adj.periods.end)):
+                    if label is not None and label not in periods:
+                        problems.append(Problem(file, f"unknown period {label!r}", column=f"{at}.periods.{key}"))
+                if (adj.periods.start in periods and adj.periods.end in periods
+                        and periods.index(adj.periods.start) > periods.index(adj.periods.end)):
+                    problems.append(Problem(file, "`from` comes after `to`", column=f"{at}.periods"))
+            else:
+                for j, label in enumerate(adj.periods or []):
+                    if label not in periods:
+                        problems.append(Problem(file, f"unknown period {label!r}", column=f"{at}.periods[{j}]"))
+        if problems:
+            raise InputError(problems)
+
+
+def period_scope(adj: Adjustment, periods: list[str]) -> list[str]:
+    """The period labels an adjustment's `periods` key selects."""
+    if adj.periods is None:
+        return list(periods)
+    if isinstance(adj.periods, PeriodRange):
+        lo = periods.index(adj.periods.start) if adj.periods.start else 0
+        hi = periods.index(adj.periods.end) if adj.periods.end else len(periods) - 1
+        return periods[lo : hi + 1]
+    return list(adj.periods)
+
+
+def product_scope(adj: Adjustment, dataset: Dataset) -> list[str]:
+    """The product ids an adjustment's `products` key selects (groups expanded)."""
+    if adj.products is None:
+        return dataset.product_ids
+    groups = dataset.groups
+    out: list[str] = []
+    for item in adj.products:
+        out.extend(groups[item[len(GROUP_PREFIX):]] if item.startswith(GROUP_PREFIX) else [item])
+    return out
+
+
+def parse_assumptions(raw: Any, *, file: str = "assumptions") -> AssumptionSet:
+    """Validate a parsed YAML/JSON object into an AssumptionSet; errors name the key path."""
+    try:
+        return AssumptionSet.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = _key_path(err["loc"])
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                message = "unknown key (scope keys: markets, products, reps, periods; factors: "
+                message += ", ".join(FACTORS) + "; and reason)"
+            problems.append(Problem(file, message, column=loc or None))
+        raise InputError(problems) from None
+
+
+def _key_path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("list[str]", "PeriodRange", "function-before[_factor(), float]"):
+            continue
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def load_assumptions(path: str | Path, dataset: Dataset | None = None) -> AssumptionSet:
+    """Read an assumption set from a YAML or JSON file and, given a dataset, check its ids."""
+    file = Path(path)
+    if not file.is_file():
+        raise InputError.single(str(file), "assumption file not found")
+    try:
+        raw = yaml.safe_load(file.read_text())  # JSON is valid YAML
+    except yaml.YAMLError as exc:
+        raise InputError.single(str(file), f"not valid YAML or JSON: {exc}") from None
+    assumptions = parse_assumptions(raw, file=str(file))
+    if dataset is not None:
+        assumptions.check_against(dataset, file=str(file))
+    return assumptions

@@ -1,0 +1,669 @@
+"""Loading and validating a dataset: the folder of CSV files plus `company.yaml` of DESIGN.md §2.
+
+`load_dataset(path)` reads a folder; `dataset_from_tables(tables)` validates the same tables held in
+memory (the synthetic generator and the service use it). Validation is strict and collects every
+problem with its file, line and column: a negative price, a conversion rate outside (0, 1], an
+unknown id, a duplicate key or a period the company does not list are all rejected before any
+optimization starts. Optional columns get their documented defaults here, so the optimizer never
+has to guess.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from models.errors import InputError, ProblemCollector
+
+METRICS = ("revenue", "margin", "orders", "quotes", "meetings", "calls")
+ALL_PRODUCTS = "*"
+GROUP_PREFIX = "group:"
+
+
+# --------------------------------------------------------------------------------------------
+# Column schema
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a CSV file: its kind, whether it is required, its default and its rule."""
+
+    name: str
+    kind: str = "number"  # "id" (non-empty text), "text", "number"
+    required: bool = True
+    default: float | str | None = None
+    rule: Callable[[pd.Series], pd.Series] | None = None  # True where the value is acceptable
+    rule_text: str = ""
+
+
+def _nonneg(s: pd.Series) -> pd.Series:
+    return s >= 0
+
+
+def _positive(s: pd.Series) -> pd.Series:
+    return s > 0
+
+
+def _rate(s: pd.Series) -> pd.Series:
+    return (s > 0) & (s <= 1)
+
+
+def _share(s: pd.Series) -> pd.Series:
+    return (s >= 0) & (s <= 1)
+
+
+def _at_least_one(s: pd.Series) -> pd.Series:
+    return s >= 1
+
+
+def _zero_one(s: pd.Series) -> pd.Series:
+    return s.isin([0.0, 1.0])
+
+
+NONNEG = dict(rule=_nonneg, rule_text="must be ≥ 0")
+POSITIVE = dict(rule=_positive, rule_text="must be > 0")
+RATE = dict(rule=_rate, rule_text="must be in (0, 1]")
+SHARE = dict(rule=_share, rule_text="must be in [0, 1]")
+
+SCHEMAS: dict[str, list[Column]] = {
+    "products.csv": [
+        Column("product_id", "id"),
+        Column("name", "text"),
+        Column("group", "id"),
+        Column("unit_price", **NONNEG),
+        Column("unit_cost", **NONNEG),
+        Column("strategic", required=False, default=0.0, rule=_zero_one, rule_text="must be 0 or 1"),
+        Column("min_share", required=False, default=0.0, **SHARE),
+        Column("max_share", required=False, default=1.0, **SHARE),
+        Column("supply_per_period", required=False, default=math.inf, **NONNEG),
+    ],
+    "markets.csv": [Column("market_id", "id"), Column("name", "text")],
+    "reps.csv": [
+        Column("rep_id", "id"),
+        Column("name", "text"),
+        Column("market_id", "id"),
+        Column("team", "text"),
+        Column("hours_per_period", **NONNEG),
+        Column("target_variable_pay", **NONNEG),
+        Column("base_pay", **NONNEG),
+    ],
+    "funnel.csv": [
+        Column("market_id", "id"),
+        Column("product_id", "id"),
+        Column("call_to_meeting", **RATE),
+        Column("meeting_to_quote", **RATE),
+        Column("quote_to_order", **RATE),
+    ],
+    "rep_products.csv": [
+        Column("rep_id", "id"),
+        Column("product_id", "id"),
+        Column("skill", required=False, default=1.0, **POSITIVE),
+        Column("comfort", required=False, default=1.0, rule=_at_least_one, rule_text="must be ≥ 1"),
+        Column("max_share", required=False, default=1.0, **SHARE),
+    ],
+    "demand.csv": [
+        Column("market_id", "id"),
+        Column("product_id", "id"),
+        Column("period", "id"),
+        Column("potential_orders", **NONNEG),
+    ],
+    "plan/components.csv": [
+        Column("component_id", "id"),
+        Column("metric", "id"),
+        Column("products", "id"),
+        Column("weight", **NONNEG),
+    ],
+    "plan/curve.csv": [Column("attainment", **NONNEG), Column("payout", **NONNEG)],
+    "plan/targets.csv": [
+        Column("rep_id", "id"),
+        Column("component_id", "id"),
+        Column("period", "id"),
+        Column("target", **NONNEG),
+    ],
+    "actuals.csv": [
+        Column("rep_id", "id"),
+        Column("product_id", "id"),
+        Column("period", "id"),
+        Column("orders", required=False, default=0.0, **NONNEG),
+        Column("calls", required=False, default=0.0, **NONNEG),
+        Column("meetings", required=False, default=0.0, **NONNEG),
+        Column("quotes", required=False, default=0.0, **NONNEG),
+    ],
+}
+
+KEYS: dict[str, tuple[str, ...]] = {
+    "products.csv": ("product_id",),
+    "markets.csv": ("market_id",),
+    "reps.csv": ("rep_id",),
+    "funnel.csv": ("market_id", "product_id"),
+    "rep_products.csv": ("rep_id", "product_id"),
+    "demand.csv": ("market_id", "product_id", "period"),
+    "plan/components.csv": ("component_id",),
+    "plan/targets.csv": ("rep_id", "component_id", "period"),
+    "actuals.csv": ("rep_id", "product_id", "period"),
+}
+
+DATASET_FILES = ("products.csv", "markets.csv", "reps.csv", "funnel.csv", "rep_products.csv", "demand.csv")
+PLAN_FILES = ("plan/components.csv", "plan/curve.csv", "plan/targets.csv")
+
+COMPANY_NUMBERS = {
+    # key: (required, default, minimum, strictly positive?)
+    "hours_per_call": (True, None, 0.0, False),
+    "hours_per_meeting": (True, None, 0.0, False),
+    "hours_per_quote": (True, None, 0.0, False),
+    "hours_per_order": (True, None, 0.0, False),
+    "comp_budget_rate": (True, None, 0.0, True),
+    "effort_aversion": (True, None, 0.0, False),
+    "change_penalty": (True, None, 0.0, False),
+    "max_weight_change": (True, None, 0.0, False),
+    "soft_penalty": (True, None, 0.0, False),
+    "weeks_per_period": (False, 4.345, 0.0, True),
+    "revenue_goal": (False, None, 0.0, False),
+    "margin_goal": (False, None, 0.0, False),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Domain objects
+
+
+@dataclass(frozen=True)
+class Company:
+    """The settings of `company.yaml`."""
+
+    name: str
+    currency: str
+    periods: tuple[str, ...]
+    current_period: str | None
+    hours_per_call: float
+    hours_per_meeting: float
+    hours_per_quote: float
+    hours_per_order: float
+    comp_budget_rate: float
+    effort_aversion: float
+    change_penalty: float
+    max_weight_change: float
+    soft_penalty: float
+    weeks_per_period: float = 4.345
+    revenue_goal: float | None = None
+    margin_goal: float | None = None
+
+    @property
+    def open_periods(self) -> tuple[str, ...]:
+        """The periods after `current_period`: the ones a plan may still change."""
+        if self.current_period is None:
+            return self.periods
+        return self.periods[self.periods.index(self.current_period) + 1 :]
+
+    @property
+    def closed_periods(self) -> tuple[str, ...]:
+        if self.current_period is None:
+            return ()
+        return self.periods[: self.periods.index(self.current_period) + 1]
+
+    def to_dict(self) -> dict:
+        out = dict(self.__dict__)
+        out["periods"] = list(self.periods)
+        return out
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A compensation plan (§4.3): components with weights, a payout curve and per-rep targets.
+
+    `component_products` maps each component to the product ids its `products` spec resolves to.
+    """
+
+    components: pd.DataFrame  # component_id, metric, products, weight
+    curve: pd.DataFrame  # attainment, payout
+    targets: pd.DataFrame  # rep_id, component_id, period, target
+    component_products: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def component_ids(self) -> list[str]:
+        return list(self.components["component_id"])
+
+    @property
+    def weights(self) -> dict[str, float]:
+        return dict(zip(self.components["component_id"], self.components["weight"]))
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A validated dataset. Frames keep the file's row order; optional columns are filled."""
+
+    company: Company
+    products: pd.DataFrame
+    markets: pd.DataFrame
+    reps: pd.DataFrame
+    funnel: pd.DataFrame
+    rep_products: pd.DataFrame
+    demand: pd.DataFrame
+    plan: Plan | None
+    actuals: pd.DataFrame
+    missing_demand_rows: int = 0
+    source: str = "<memory>"
+
+    @property
+    def product_ids(self) -> list[str]:
+        return list(self.products["product_id"])
+
+    @property
+    def rep_ids(self) -> list[str]:
+        return list(self.reps["rep_id"])
+
+    @property
+    def market_ids(self) -> list[str]:
+        return list(self.markets["market_id"])
+
+    @property
+    def groups(self) -> dict[str, list[str]]:
+        return {g: list(df["product_id"]) for g, df in self.products.groupby("group", sort=False)}
+
+    def with_plan(self, plan: Plan | None) -> "Dataset":
+        return Dataset(**{**self.__dict__, "plan": plan})
+
+    def with_actuals(self, actuals: pd.DataFrame) -> "Dataset":
+        return Dataset(**{**self.__dict__, "actuals": actuals})
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+
+
+def read_tables(path: str | Path) -> dict[str, object]:
+    """Read a dataset folder into raw tables keyed by relative file name (all CSV cells as text)."""
+    root = Path(path)
+    if not root.is_dir():
+        raise InputError.single(str(root), "dataset folder not found")
+    tables: dict[str, object] = {}
+    company_file = root / "company.yaml"
+    if company_file.is_file():
+        try:
+            tables["company.yaml"] = yaml.safe_load(company_file.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise InputError.single("company.yaml", f"not valid YAML: {exc}") from None
+    for name in (*DATASET_FILES, *PLAN_FILES, "actuals.csv"):
+        file = root / name
+        if file.is_file():
+            tables[name] = read_csv(file, name)
+    return tables
+
+
+def read_csv(file: Path, name: str) -> pd.DataFrame:
+    """Read a CSV file as text cells so that validation, not pandas, decides what a value means."""
+    try:
+        frame = pd.read_csv(file, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        raise InputError.single(name, "file is empty (a header row is required)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError.single(name, f"not a readable CSV file: {exc}") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def load_dataset(path: str | Path) -> Dataset:
+    """Read and validate a dataset folder (DESIGN.md §2). Raises InputError naming file/line/column."""
+    return dataset_from_tables(read_tables(path), source=str(path))
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+
+
+def _as_text_frame(table: object, name: str) -> pd.DataFrame:
+    if not isinstance(table, pd.DataFrame):
+        raise InputError.single(name, "expected a table")
+    frame = table.copy()
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def validate_table(table: object, name: str, problems: ProblemCollector) -> pd.DataFrame | None:
+    """Check one table against its schema; return it typed with defaults filled, or None."""
+    frame = _as_text_frame(table, name)
+    schema = SCHEMAS[name]
+    missing = [c.name for c in schema if c.required and c.name not in frame.columns]
+    for col in missing:
+        problems.add(name, "required column is missing", column=col)
+    if missing:
+        return None
+    before = len(problems.problems)
+    out = pd.DataFrame(index=frame.index)
+    lines = frame.index.to_numpy() + 2  # header is line 1
+    for col in schema:
+        if col.name not in frame.columns:
+            out[col.name] = col.default
+            continue
+        raw = frame[col.name]
+        text = raw.astype(str).str.strip() if raw.dtype == object or raw.dtype == "string" else raw
+        if col.kind in ("id", "text"):
+            values = text.astype(str).str.strip()
+            if col.kind == "id":
+                for i in np.flatnonzero((values == "").to_numpy() | raw.isna().to_numpy()):
+                    problems.add(name, "value is missing", line=int(lines[i]), column=col.name)
+            out[col.name] = values
+            continue
+        if pd.api.types.is_numeric_dtype(raw):
+            numbers = raw.astype(float)
+            blank = raw.isna()
+        else:
+            blank = text.astype(str).str.strip() == ""
+            numbers = pd.to_numeric(text.where(~blank, None), errors="coerce").astype(float)
+        if not col.required:
+            numbers = numbers.where(~blank, col.default)
+        bad_blank = blank & col.required
+        for i in np.flatnonzero(bad_blank.to_numpy()):
+            problems.add(name, "value is missing", line=int(lines[i]), column=col.name)
+        not_number = numbers.isna() & ~bad_blank
+        for i in np.flatnonzero(not_number.to_numpy()):
+            problems.add(name, f"not a number: {raw.iloc[i]!r}", line=int(lines[i]), column=col.name)
+        infinite = np.isinf(numbers.to_numpy()) & ~blank.to_numpy()
+        for i in np.flatnonzero(infinite):
+            problems.add(name, f"must be finite (got {raw.iloc[i]!r})", line=int(lines[i]), column=col.name)
+        if col.rule is not None:
+            checkable = ~numbers.isna() & ~pd.Series(infinite | blank.to_numpy(), index=numbers.index)
+            broken = checkable & ~col.rule(numbers.fillna(0.0))
+            for i in np.flatnonzero(broken.to_numpy()):
+                problems.add(
+                    name, f"{col.rule_text} (got {raw.iloc[i]!r})", line=int(lines[i]), column=col.name
+                )
+        out[col.name] = numbers
+    key = KEYS.get(name)
+    if key:
+        dup = out.duplicated(subset=list(key), keep="first")
+        for i in np.flatnonzero(dup.to_numpy()):
+            problems.add(
+                name,
+                "duplicate " + ", ".join(f"{k}={out[k].iloc[i]!r}" for k in key),
+                line=int(lines[i]),
+                column=key[-1],
+            )
+    if len(problems.problems) > before:
+        return None
+    return out.reset_index(drop=True)
+
+
+def check_reference(
+    frame: pd.DataFrame | None, name: str, column: str, known: set[str], what: str, problems: ProblemCollector
+) -> None:
+    """Every value of `column` must be one of `known` (a foreign key)."""
+    if frame is None:
+        return
+    unknown = ~frame[column].isin(known)
+    for i in np.flatnonzero(unknown.to_numpy()):
+        problems.add(name, f"unknown {what} {frame[column].iloc[i]!r}", line=i + 2, column=column)
+
+
+def validate_company(raw: object, problems: ProblemCollector) -> Company | None:
+    """Check `company.yaml` and return a Company, or None after recording the problems."""
+    name = "company.yaml"
+    if not isinstance(raw, dict):
+        problems.add(name, "must be a mapping of keys to values")
+        return None
+    before = len(problems.problems)
+    known = {"name", "currency", "periods", "current_period", *COMPANY_NUMBERS}
+    for key in raw:
+        if key not in known:
+            problems.add(name, "unknown key", column=str(key))
+    values: dict[str, object] = {}
+    for key in ("name", "currency"):
+        if key not in raw or raw[key] in (None, ""):
+            problems.add(name, "required key is missing", column=key)
+        else:
+            values[key] = str(raw[key])
+    periods = raw.get("periods")
+    if not isinstance(periods, list) or not periods:
+        problems.add(name, "required: a non-empty list of period labels", column="periods")
+        periods = []
+    labels = [str(p) for p in periods]
+    if len(set(labels)) != len(labels):
+        problems.add(name, "period labels must be unique", column="periods")
+    values["periods"] = tuple(labels)
+    current = raw.get("current_period")
+    if current is not None and str(current) not in labels:
+        problems.add(name, f"{current!r} is not one of the listed periods", column="current_period")
+    values["current_period"] = None if current is None else str(current)
+    for key, (required, default, minimum, strict) in COMPANY_NUMBERS.items():
+        value = raw.get(key)
+        if value is None:
+            if required:
+                problems.add(name, "required key is missing", column=key)
+            values[key] = default
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            problems.add(name, f"not a number: {value!r}", column=key)
+            continue
+        value = float(value)
+        if not math.isfinite(value):
+            problems.add(name, f"must be finite (got {value!r})", column=key)
+        elif value < minimum or (strict and value <= minimum):
+            problems.add(name, f"must be {'>' if strict else '≥'} {minimum:g} (got {value:g})", column=key)
+        values[key] = value
+    if len(problems.problems) > before:
+        return None
+    return Company(**values)  # type: ignore[arg-type]
+
+
+def resolve_products(spec: str, product_ids: list[str], groups: dict[str, list[str]]) -> list[str] | str:
+    """Resolve a component's `products` spec to product ids, or return an error message."""
+    spec = spec.strip()
+    if spec == ALL_PRODUCTS:
+        return list(product_ids)
+    if spec.startswith(GROUP_PREFIX):
+        group = spec[len(GROUP_PREFIX) :].strip()
+        if group not in groups:
+            return f"unknown product group {group!r}"
+        return list(groups[group])
+    ids = [part.strip() for part in spec.split(";") if part.strip()]
+    unknown = [p for p in ids if p not in set(product_ids)]
+    if not ids:
+        return "names no product"
+    if unknown:
+        return f"unknown product id {unknown[0]!r}"
+    return ids
+
+
+def validate_plan(
+    tables: dict[str, object],
+    *,
+    product_ids: list[str],
+    groups: dict[str, list[str]],
+    rep_ids: set[str],
+    periods: set[str],
+    problems: ProblemCollector,
+    prefix: str = "",
+) -> Plan | None:
+    """Validate the three plan files (components, curve, targets) against the dataset's ids."""
+    before = len(problems.problems)
+    frames = {}
+    for name in PLAN_FILES:
+        if name not in tables:
+            problems.add(prefix + name, "file is missing (a plan needs components, curve and targets)")
+            continue
+        frame = validate_table(tables[name], name, _Prefixed(problems, prefix))
+        frames[name] = frame
+    if len(problems.problems) > before:
+        return None
+    components, curve, targets = (frames[n] for n in PLAN_FILES)
+    comp_file = prefix + "plan/components.csv"
+    component_products: dict[str, tuple[str, ...]] = {}
+    for i, row in components.iterrows():
+        if row["metric"] not in METRICS:
+            problems.add(comp_file, f"unknown metric {row['metric']!r} (use one of {', '.join(METRICS)})",
+                         line=i + 2, column="metric")
+        resolved = resolve_products(row["products"], product_ids, groups)
+        if isinstance(resolved, str):
+            problems.add(comp_file, resolved, line=i + 2, column="products")
+        else:
+            component_products[row["component_id"]] = tuple(resolved)
+    if len(components) == 0:
+        problems.add(comp_file, "a plan needs at least one component")
+    elif abs(components["weight"].sum() - 1.0) > 1e-6:
+        problems.add(comp_file, f"weights must sum to 1 (they sum to {components['weight'].sum():.6g})",
+                     column="weight")
+    curve_file = prefix + "plan/curve.csv"
+    if len(curve) < 2:
+        problems.add(curve_file, "the payout curve needs at least two points")
+    else:
+        if curve["attainment"].iloc[0] != 0 or curve["payout"].iloc[0] != 0:
+            problems.add(curve_file, "the first point must be (0, 0)", line=2, column="attainment")
+        steps = np.diff(curve["attainment"].to_numpy())
+        for i in np.flatnonzero(steps <= 0):
+            problems.add(curve_file, "attainment must increase from row to row", line=int(i) + 3,
+                         column="attainment")
+    target_file = prefix + "plan/targets.csv"
+    check_reference(targets, target_file, "rep_id", rep_ids, "rep", problems)
+    check_reference(targets, target_file, "component_id", set(components["component_id"]), "component", problems)
+    check_reference(targets, target_file, "period", periods, "period (not listed in company.yaml)", problems)
+    if len(problems.problems) > before:
+        return None
+    return Plan(components=components, curve=curve, targets=targets, component_products=component_products)
+
+
+class _Prefixed(ProblemCollector):
+    """A view of a collector that prefixes file names (plan folders outside the dataset)."""
+
+    def __init__(self, inner: ProblemCollector, prefix: str):
+        self.inner, self.prefix = inner, prefix
+
+    @property
+    def problems(self):  # type: ignore[override]
+        return self.inner.problems
+
+    def add(self, file, message, *, line=None, column=None):
+        self.inner.add(self.prefix + file, message, line=line, column=column)
+
+
+def dataset_from_tables(tables: dict[str, object], *, source: str = "<memory>") -> Dataset:
+    """Validate raw tables (keyed by relative file name) into a Dataset, or raise InputError."""
+    problems = ProblemCollector()
+    if "company.yaml" not in tables:
+        problems.add("company.yaml", "file is missing")
+    for name in DATASET_FILES:
+        if name not in tables:
+            problems.add(name, "file is missing")
+    problems.raise_if_any()
+
+    company = validate_company(tables["company.yaml"], problems)
+    frames = {name: validate_table(tables[name], name, problems) for name in DATASET_FILES}
+    products, markets, reps, funnel, rep_products, demand = (frames[n] for n in DATASET_FILES)
+    problems.raise_if_any()
+    assert company is not None and products is not None and markets is not None and reps is not None
+
+    product_ids, market_ids, rep_ids = set(products["product_id"]), set(markets["market_id"]), set(reps["rep_id"])
+    periods = set(company.periods)
+    bad_shares = products["min_share"] > products["max_share"]
+    for i in np.flatnonzero(bad_shares.to_numpy()):
+        problems.add("products.csv", "min_share is larger than max_share", line=int(i) + 2, column="min_share")
+    check_reference(reps, "reps.csv", "market_id", market_ids, "market", problems)
+    check_reference(funnel, "funnel.csv", "market_id", market_ids, "market", problems)
+    check_reference(funnel, "funnel.csv", "product_id", product_ids, "product", problems)
+    check_reference(rep_products, "rep_products.csv", "rep_id", rep_ids, "rep", problems)
+    check_reference(rep_products, "rep_products.csv", "product_id", product_ids, "product", problems)
+    check_reference(demand, "demand.csv", "market_id", market_ids, "market", problems)
+    check_reference(demand, "demand.csv", "product_id", product_ids, "product", problems)
+    check_reference(demand, "demand.csv", "period", periods, "period (not listed in company.yaml)", problems)
+    problems.raise_if_any()
+
+    have = set(zip(funnel["market_id"], funnel["product_id"]))
+    for m in markets["market_id"]:
+        for p in products["product_id"]:
+            if (m, p) not in have:
+                problems.add("funnel.csv", f"no row for market {m!r} and product {p!r} (one per market × product)")
+    groups = {g: list(df["product_id"]) for g, df in products.groupby("group", sort=False)}
+
+    plan = None
+    if any(name in tables for name in PLAN_FILES):
+        plan = validate_plan(
+            tables, product_ids=list(products["product_id"]), groups=groups, rep_ids=rep_ids,
+            periods=periods, problems=problems,
+        )
+
+    actuals = pd.DataFrame(columns=[c.name for c in SCHEMAS["actuals.csv"]])
+    if "actuals.csv" in tables:
+        checked = validate_table(tables["actuals.csv"], "actuals.csv", problems)
+        if checked is not None:
+            actuals = checked
+            validate_actuals(actuals, company, rep_ids, product_ids, "actuals.csv", problems)
+    problems.raise_if_any()
+
+    full = len(market_ids) * len(product_ids) * len(periods)
+    return Dataset(
+        company=company, products=products, markets=markets, reps=reps, funnel=funnel,
+        rep_products=rep_products, demand=demand, plan=plan, actuals=actuals,
+        missing_demand_rows=full - len(demand), source=source,
+    )
+
+
+def validate_actuals(
+    actuals: pd.DataFrame, company: Company, rep_ids: set[str], product_ids: set[str], name: str,
+    problems: ProblemCollector,
+) -> None:
+    """Actuals name known reps and products (or `*` for rep-level activity) in closed periods."""
+    check_reference(actuals, name, "rep_id", rep_ids, "rep", problems)
+    check_reference(actuals, name, "product_id", product_ids | {ALL_PRODUCTS}, "product", problems)
+    check_reference(actuals, name, "period", set(company.periods), "period (not listed in company.yaml)", problems)
+    closed = set(company.closed_periods)
+    for i in np.flatnonzero((~actuals["period"].isin(closed) & actuals["period"].isin(set(company.periods))).to_numpy()):
+        problems.add(
+            name, f"period {actuals['period'].iloc[i]!r} is not closed (current_period is {company.current_period!r})",
+            line=int(i) + 2, column="period",
+        )
+    star_orders = (actuals["product_id"] == ALL_PRODUCTS) & (actuals["orders"] > 0)
+    for i in np.flatnonzero(star_orders.to_numpy()):
+        problems.add(name, "orders need a product id (`*` rows carry activity only)", line=int(i) + 2, column="orders")
+
+
+def load_plan(path: str | Path, dataset: Dataset) -> Plan:
+    """Read and validate a plan folder (components.csv, curve.csv, targets.csv) against a dataset.
+
+    `path` may be the plan folder itself or a folder that holds `plan/`.
+    """
+    root = Path(path)
+    if (root / "plan").is_dir():
+        root = root / "plan"
+    if not root.is_dir():
+        raise InputError.single(str(path), "plan folder not found")
+    tables = {}
+    for name in PLAN_FILES:
+        file = root / Path(name).name
+        if file.is_file():
+            tables[name] = read_csv(file, f"{root}/{Path(name).name}")
+    problems = ProblemCollector()
+    plan = validate_plan(
+        tables, product_ids=dataset.product_ids, groups=dataset.groups, rep_ids=set(dataset.rep_ids),
+        periods=set(dataset.company.periods), problems=_Renamed(problems, root),
+    )
+    problems.raise_if_any()
+    assert plan is not None
+    return plan
+
+
+class _Renamed(ProblemCollector):
+    """Reports plan problems with the real path of the plan folder instead of `plan/...`."""
+
+    def __init__(self, inner: ProblemCollector, root: Path):
+        self.inner, self.root = inner, root
+
+    @property
+    def problems(self):  # type: ignore[override]
+        return self.inner.problems
+
+    def add(self, file, message, *, line=None, column=None):
+        self.inner.add(str(self.root / Path(file).name), message, line=line, column=column)
+
+
+def write_plan(plan: Plan, out_dir: str | Path) -> None:
+    """Write a plan in the `plan/` format (components.csv, curve.csv, targets.csv) to `out_dir`."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    plan.components[["component_id", "metric", "products", "weight"]].to_csv(out / "components.csv", index=False)
+    plan.curve[["attainment", "payout"]].to_csv(out / "curve.csv", index=False)
+    plan.targets[["rep_id", "component_id", "period", "target"]].to_csv(out / "targets.csv", index=False)

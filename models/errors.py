@@ -1,0 +1,62 @@
+"""Input errors that name where the problem is: the file, the line and the column (or key).
+
+Every loader in comptune raises `InputError` for a user's mistake, never a bare KeyError or
+ValueError, so that the command line can exit with code 2 and the API can answer 4xx with the
+location spelled out. Several problems are collected before raising so a user fixes a file in one
+pass instead of one error at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_PROBLEMS_REPORTED = 20
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input, located as precisely as it can be."""
+
+    file: str
+    message: str
+    line: int | None = None  # 1-based line of a CSV file (the header is line 1)
+    column: str | None = None  # CSV column, or a YAML/JSON key path such as adjustments[0].demand
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.column is not None:
+            where.append(f"column {self.column!r}" if self.line is not None else f"key {self.column!r}")
+        return f"{', '.join(where)}: {self.message}"
+
+
+class InputError(ValueError):
+    """Bad input data: a dataset folder, an assumption set, a plan folder or an outcomes file."""
+
+    def __init__(self, problems: list[Problem]):
+        if not problems:
+            raise ValueError("InputError needs at least one problem")
+        self.problems = problems
+        shown = [str(p) for p in problems[:MAX_PROBLEMS_REPORTED]]
+        if len(problems) > MAX_PROBLEMS_REPORTED:
+            shown.append(f"... and {len(problems) - MAX_PROBLEMS_REPORTED} more problems")
+        super().__init__("\n".join(shown))
+
+    @classmethod
+    def single(cls, file: str, message: str, *, line: int | None = None, column: str | None = None):
+        return cls([Problem(file=file, message=message, line=line, column=column)])
+
+
+class ProblemCollector:
+    """Gathers problems while a loader validates, then raises them all at once."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, file: str, message: str, *, line: int | None = None, column: str | None = None) -> None:
+        self.problems.append(Problem(file=file, message=message, line=line, column=column))
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise InputError(self.problems)
