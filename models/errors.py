@@ -27,7 +27,8 @@ class Problem:
         if self.line is not None:
             where.append(f"line {self.line}")
         if self.column is not None:
-            where.append(f"column {self.column!r}" if self.line is not None else f"key {self.column!r}")
+            label = "column" if self.file.endswith(".csv") else "key"
+            where.append(f"{label} {self.column!r}")
         return f"{', '.join(where)}: {self.message}"
 
 
