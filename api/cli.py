@@ -32,7 +32,7 @@ from optimizer.solve import OPTIMAL, FEASIBLE_TIME_LIMIT, SolveOptions
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.split("\n\n")[0])
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 EXIT_NO_ANSWER = 1
 EXIT_BAD_INPUT = 2
