@@ -142,9 +142,12 @@ def print_plan_summary(result: PlanResult, dataset: Dataset) -> None:
         else:
             console.print("soft constraints: all met without slack")
         if result.binding:
-            console.print("[bold]most binding constraints[/]")
-            for b in result.binding[:12]:
-                console.print(f"  {b['message']}")
+            console.print("[bold]most binding constraints[/] (top 3 per family; all of them with --json)")
+            shown: dict[str, int] = {}
+            for b in result.binding:
+                shown[b["family"]] = shown.get(b["family"], 0) + 1
+                if shown[b["family"]] <= 3:
+                    console.print(f"  {b['message']}", soft_wrap=True)
     elif result.message:
         console.print(result.message)
 
@@ -170,7 +173,7 @@ def solve(
     with staged_output(out) as stage:
         if stage is not None:
             kpis = kpi_targets(params, result.orders)
-            kpis.to_csv(stage / "kpi_targets.csv", index=False)
+            kpis.round(6).to_csv(stage / "kpi_targets.csv", index=False)
             shape = dataset.plan or default_plan_shape(dataset)
             targets = component_targets(params, result.orders, shape, keep_closed_from=dataset.plan)
             write_plan(Plan(components=shape.components, curve=shape.curve, targets=targets,
