@@ -21,7 +21,9 @@ import pyomo.environ as pyo
 from models.assumptions import AssumptionSet
 from models.dataset import Dataset, Plan
 from optimizer.parameters import Parameters, effective_parameters
-from optimizer.solve import OPTIMAL, FEASIBLE_TIME_LIMIT, SolveOptions, simplex_iterations, solve_pyomo, status_of
+from optimizer.solve import (
+    OPTIMAL, FEASIBLE_TIME_LIMIT, SolveOptions, describe_termination, simplex_iterations, solve_pyomo, status_of,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -298,7 +300,7 @@ def plan_targets(
                 solve_seconds=solved - built, iterations=simplex_iterations(solver))
     if status not in (OPTIMAL, FEASIBLE_TIME_LIMIT):
         return PlanResult(status=status, objective=None, margin=None, revenue=None, orders=empty,
-                          message=str(results.termination_condition), **base)
+                          message=describe_termination(results, options), **base)
     results.solution_loader.load_vars()
     duals = results.solution_loader.get_duals() if status == OPTIMAL else {}
     orders = pd.DataFrame(

@@ -55,6 +55,16 @@ def status_of(results) -> str:
     return ERROR
 
 
+def describe_termination(results, options: SolveOptions) -> str:
+    """A sentence for a solve that produced no usable plan."""
+    term = results.termination_condition
+    if term == TerminationCondition.maxTimeLimit:
+        return f"the time limit of {options.time_limit:g} s ran out before HiGHS found a feasible plan"
+    if term == TerminationCondition.provenInfeasible:
+        return "no plan satisfies the hard constraints (capacity, market, reach, supply)"
+    return f"HiGHS ended with {term.name} and solution status {results.solution_status.name}"
+
+
 def solve_pyomo(model, options: SolveOptions):
     """Solve a Pyomo model with HiGHS; return (solver, results). Never raises on a non-optimal end."""
     solver = highs_solver()

@@ -146,3 +146,33 @@ def test_assumptions_change_the_optimum():
     assert result.objective == pytest.approx(2 * 100 + 8 * 40)
     hours = parse_assumptions({"name": "half-time", "adjustments": [{"reps": ["r1"], "hours": 0.5}]})
     assert plan_targets(dataset, hours).objective == pytest.approx(4 * 100 + 1 * 40)
+
+
+def test_status_vocabulary_never_calls_a_time_limited_answer_optimal():
+    from types import SimpleNamespace
+
+    from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+
+    from optimizer.solve import status_of
+
+    def result(term, sol):
+        return SimpleNamespace(termination_condition=term, solution_status=sol)
+
+    assert status_of(result(TerminationCondition.convergenceCriteriaSatisfied, SolutionStatus.optimal)) == "optimal"
+    assert status_of(result(TerminationCondition.maxTimeLimit, SolutionStatus.feasible)) == "feasible_time_limit"
+    assert status_of(result(TerminationCondition.maxTimeLimit, SolutionStatus.noSolution)) == "error"
+    assert status_of(result(TerminationCondition.provenInfeasible, SolutionStatus.noSolution)) == "infeasible"
+    assert status_of(result(TerminationCondition.unbounded, SolutionStatus.noSolution)) == "unbounded"
+
+
+def test_cli_exits_1_when_the_time_limit_leaves_no_plan():
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    sample = Path(__file__).resolve().parents[1] / "datasets" / "sample"
+    outcome = CliRunner().invoke(app, ["solve", str(sample), "--time-limit", "0.000001"])
+    assert outcome.exit_code == 1
+    assert "error" in outcome.output and "time limit" in outcome.output
