@@ -274,6 +274,12 @@ def generate(
     console.print(f"wrote a {reps} reps × {products} products × {markets} markets × {periods} periods dataset to {out}")
 
 
+from api.cli_align import recommend, simulate  # noqa: E402  (the alignment commands)
+
+app.command()(recommend)
+app.command()(simulate)
+
+
 def main() -> None:  # pragma: no cover - console entry
     logging.basicConfig(level=logging.WARNING)
     app()

@@ -135,12 +135,19 @@ def draw_funnel(rng: np.random.Generator, groups: list[str], markets: int) -> tu
 
 
 def draw_rep_products(
-    rng: np.random.Generator, groups: list[str], hours: np.ndarray, rep_market: np.ndarray, champion_rate: float = 0.2
+    rng: np.random.Generator,
+    groups: list[str],
+    hours: np.ndarray,
+    rep_market: np.ndarray,
+    champion_rate: float = 0.2,
+    *,
+    reach: tuple[float, float] = (2.5, 4.0),
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """skill, comfort and max_share per rep × product.
 
     Most reps feel the new products are hard (comfort 1.3–2.0); a few champions are at ease with them.
-    max_share lets a rep reach 2.5–4× their fair share (hours share) of the market's potential.
+    max_share lets a rep reach a multiple of their fair share (hours share) of the market's potential,
+    drawn uniformly from ``reach`` (default 2.5–4×: overlapping territories; near 1× they are exclusive).
     """
     n_reps, n_products = len(hours), len(groups)
     g = np.array(groups)
@@ -154,8 +161,8 @@ def draw_rep_products(
     comfort[:, g == "new"] = np.where(champion[:, None], new_easy, new_hard)
     market_hours = np.bincount(rep_market, weights=hours)
     fair = hours / market_hours[rep_market]
-    reach = fair[:, None] * rng.uniform(2.5, 4.0, size=(n_reps, n_products))
-    max_share = np.minimum(1.0, np.ceil(reach * 1e4) / 1e4)
+    reachable = fair[:, None] * rng.uniform(reach[0], reach[1], size=(n_reps, n_products))
+    max_share = np.minimum(1.0, np.ceil(reachable * 1e4) / 1e4)
     return np.round(skill, 2), np.round(comfort, 2), max_share
 
 

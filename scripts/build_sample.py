@@ -32,14 +32,21 @@ from models.synthetic import (  # noqa: E402
 
 SEED = 2026
 CLOSED = 3  # Q1 closed: current_period 2026-03
+# Territories are mostly exclusive, with some overlap: a rep can reach 1.0-1.3x their fair (hours) share of
+# the market's potential (rep_products.max_share). The generator's default (2.5-4x) lets the ~8 reps of a
+# market chase the same products, and the pro-rata scaling of DESIGN.md §4.5 then eats any plan's margin.
+REACH = (1.0, 1.3)
+# EUR per hour of felt discomfort (DESIGN.md §4.5): a rep with comfort 1.6 feels an hour on a new product as
+# 9 EUR less - about a quarter (to a third) of variable pay per hour - noticeable, but a plan can outweigh it.
+EFFORT_AVERSION = 15.0
 
 MARKETS = [  # id, name, monthly on-target earnings, potential ÷ selling capacity, Q1 performance vs plan
-    ("nordics", "Nordics", 10500, 1.05, 1.12),
-    ("dach", "DACH", 11000, 1.30, 1.02),
-    ("ukie", "UK & Ireland", 10000, 0.90, 1.04),
-    ("south", "Southern Europe", 7800, 1.00, 0.565),
-    ("us", "United States", 13000, 1.40, 1.05),
-    ("apac", "APAC", 9000, 0.85, 1.06),
+    ("nordics", "Nordics", 10500, 1.25, 1.12),
+    ("dach", "DACH", 11000, 1.40, 1.02),
+    ("ukie", "UK & Ireland", 10000, 1.20, 1.04),
+    ("south", "Southern Europe", 7800, 1.30, 0.55),
+    ("us", "United States", 13000, 1.50, 1.05),
+    ("apac", "APAC", 9000, 1.20, 1.06),
 ]
 
 PRODUCTS = [  # id, name, group, list price before calibration, margin rate, monthly trend of potential
@@ -121,7 +128,9 @@ def blueprint() -> Blueprint:
     tvp = np.round(ote * var_share, -1)
     base = np.round(ote - tvp, -1)
     cm, mq, qo = draw_funnel(rng, groups, len(MARKETS))
-    skill, comfort, max_share = draw_rep_products(rng, groups, hours, rep_market, champion_rate=0.15)
+    # Territories are mostly exclusive: a rep reaches 1.0-1.3x their hours share of the market's potential.
+    skill, comfort, max_share = draw_rep_products(rng, groups, hours, rep_market, champion_rate=0.15,
+                                                  reach=REACH)
     return Blueprint(
         name="Kestrel Automation",
         market_ids=market_ids,
@@ -152,7 +161,7 @@ def blueprint() -> Blueprint:
             "hours_per_meeting": 1.5,
             "hours_per_quote": 3.5,
             "hours_per_order": 2.0,
-            "effort_aversion": 50.0,
+            "effort_aversion": EFFORT_AVERSION,
             "change_penalty": 0.05,
             "max_weight_change": 0.3,
             "soft_penalty": 10.0,
@@ -230,6 +239,13 @@ def figures(tables: dict, bp: Blueprint) -> dict:
     need = (demand.potential_orders * demand.h / demand.skill_mean).groupby(demand.market_id).sum()
     capacity = reps.groupby("market_id").hours_per_period.sum() * n_t
     unit_margin = products.unit_price - products.unit_cost
+    # Reach: max_share as a multiple of the rep's fair (hours) share of the market's potential.
+    fair = reps.hours_per_period / reps.groupby("market_id").hours_per_period.transform("sum")
+    rp_all = tables["rep_products.csv"]
+    reach = rp_all.max_share / rp_all.rep_id.map(fair)
+    reach_sum = rp_all.assign(market_id=rp_all.rep_id.map(reps.market_id)).groupby(
+        ["market_id", "product_id"]).max_share.sum()
+    var_per_hour = reps.target_variable_pay / reps.hours_per_period
     return {
         "planned_revenue": planned_revenue,
         "revenue_goal": company["revenue_goal"],
@@ -251,6 +267,9 @@ def figures(tables: dict, bp: Blueprint) -> dict:
         "plan_orders_group": plan_orders_group,
         "act_orders_group": act_orders_group,
         "demand_ratio": need / capacity,
+        "reach": (reach.min(), reach.max()),
+        "reach_sum": (reach_sum.min(), reach_sum.max()),
+        "var_per_hour": (var_per_hour.min(), var_per_hour.max(), var_per_hour.mean()),
         "hard_new_reps": int((tables["rep_products.csv"].merge(products.group.reset_index(), on="product_id")
                               .query("group == 'new'").groupby("rep_id").comfort.min() >= 1.3).sum()),
         "comfort_new": tables["rep_products.csv"].merge(products.group.reset_index(), on="product_id")
@@ -320,7 +339,7 @@ reviewed.
 | `markets.csv` | the 6 markets |
 | `reps.csv` | 50 named reps `R01`...`R50`: market, team, selling hours per month, `target_variable_pay` and `base_pay` per month |
 | `funnel.csv` | call→meeting, meeting→quote, quote→order for each of the 48 market × product pairs |
-| `rep_products.csv` | every rep × product pair (400 rows): `skill`, `comfort`, `max_share` |
+| `rep_products.csv` | every rep × product pair (400 rows): `skill`, `comfort`, `max_share` ({f['reach'][0]:.2f}-{f['reach'][1]:.2f}× the rep's fair share of the market's potential, see below) |
 | `demand.csv` | `potential_orders` per market × product × month (576 rows): seasonality, legacy shrinking ~1 %/month, new growing 2-3 %/month |
 | `plan/components.csv` | the plan in force: `revenue` (metric revenue, products `*`) and `new_orders` (metric orders, `group:new`) |
 | `plan/curve.csv` | payout curve (0,0), (0.5,0.25), (1,1), (1.25,1.5), (2,2.5) |
@@ -341,11 +360,11 @@ SCADA licence brings a rep the most revenue per hour and feels easy - hence the 
 
 ### Markets and Q1 2026
 
-"Potential ÷ capacity" is the selling time the year's potential asks for over the reps' selling hours
-(above 1 the reps cannot serve the whole potential and their hours bind; below 1 the potential runs out first;
-either way the scarce, profitable new products are usually demand-bound). Q1 attainment compares actuals with the
-plan: revenue with the revenue targets, orders with the annual plan's orders behind the targets, new-product
-orders with the `new_orders` targets.
+"Potential ÷ capacity" is the selling time the year's potential asks for over the reps' selling hours. It is
+above 1 in every market ({f['demand_ratio'].min():.2f}-{f['demand_ratio'].max():.2f}): the reps cannot serve
+the whole potential, their hours bind, and the question a plan answers is which products they spend their
+scarce hours on. Q1 attainment compares actuals with the plan: revenue with the revenue targets, orders with the
+annual plan's orders behind the targets, new-product orders with the `new_orders` targets.
 
 | id | market | reps | teams | potential ÷ capacity | comp cost of sales | Q1 revenue attainment | Q1 order attainment | Q1 new-product orders |
 | --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |
@@ -360,6 +379,26 @@ and {_pct(others.orders.min())}-{_pct(others.orders.max())} in the other markets
 | group | plan share of orders | actual share of orders | plan share of revenue | actual share of revenue | actual ÷ plan orders |
 | --- | ---: | ---: | ---: | ---: | ---: |
 {group_lines}
+
+## Modelling choices
+
+- **Territories are mostly exclusive, with some overlap.** A rep's `max_share` (rep_products.csv) is their
+  fair share of the market's potential (their share of the market's selling hours) times a factor drawn from
+  {REACH[0]}-{REACH[1]}: {f['reach'][0]:.2f}-{f['reach'][1]:.2f}× the fair share, so the reps of a market together can reach
+  {f['reach_sum'][0]:.2f}-{f['reach_sum'][1]:.2f}× a product's potential. Real sales territories (named accounts,
+  regions) rarely overlap much. With wide reach (the synthetic generator's default, 2.5-4× the fair share)
+  the ~8 reps of a market all chase the same products, their orders are scaled down pro rata (DESIGN.md
+  §4.5), and every plan loses margin to the overlap rather than to misalignment.
+- **Effort aversion is moderate.** `effort_aversion` is {company['effort_aversion']:.0f} EUR per felt hour: a rep with
+  comfort 1.6 feels an hour on a new product as {company['effort_aversion'] * 0.6:.0f} EUR less - about a quarter to a
+  third of variable pay per hour (target variable pay ÷ selling hours is EUR
+  {f['var_per_hour'][0]:.0f}-{f['var_per_hour'][1]:.0f} per hour, mean {f['var_per_hour'][2]:.0f}, so
+  {100 * company['effort_aversion'] * 0.6 / f['var_per_hour'][2]:.0f} % of the mean). Reps feel it and drift to what they
+  know, but a plan that pays for the new products can outweigh it. At 50 EUR per felt hour the same hour would
+  feel {50 * 0.6:.0f} EUR less, {100 * 50 * 0.6 / f['var_per_hour'][2]:.0f} % of the mean variable pay per hour - as if the
+  rep earned nothing on it.
+- **Hours bind everywhere.** Potential ÷ capacity is {f['demand_ratio'].min():.2f}-{f['demand_ratio'].max():.2f}
+  (table above), so selling hours, not potential, are the reps' scarce resource in every market.
 
 ## Figures against published ranges
 
