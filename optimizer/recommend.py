@@ -42,6 +42,7 @@ BASELINES = ("in_force", "flat_revenue", "gross_margin_share")
 LINEAR_UNCAPPED = ((0.0, 0.0), (1.0, 1.0), (1000.0, 1000.0))  # pay ∝ metric (flat only after 1000 × target)
 DEFAULT_CURVE = ((0.0, 0.0), (1.0, 1.0), (2.0, 2.0))  # no plan in force: linear, capped at 200 %
 EPSILONS = (0.02, 0.25)
+WEIGHT_TOLERANCE = 1e-6  # a weight below this pays less than a cent a year: the component is dropped
 CAPPED_AT_TARGET = ((0.0, 0.0), (1.0, 1.0))  # linear to the target, nothing above it: a capped quota plan  # strict margins (share of pay at target per selling hour) tried by the selection step
 
 
@@ -262,6 +263,7 @@ def recommend(
         if best is None or sim.margin > best[3].margin + 1e-6:
             best = (label, candidate.weights, result, sim, candidate)
     label, weights, result, sim, recommended = best
+    recommended = without_unused_components(recommended)
 
     simulations = {"recommended": sim}
     for name, plan in baseline_plans(dataset, params, orders, kappa).items():
@@ -292,6 +294,18 @@ def recommend(
     )
 
 
+def without_unused_components(plan: Plan) -> Plan:
+    """Drop components the weights left at zero: they pay nothing, so a rep need not see them."""
+    used = [k for k, w in plan.weights.items() if w > WEIGHT_TOLERANCE]
+    if len(used) == len(plan.component_ids):
+        return plan
+    components = plan.components[plan.components["component_id"].isin(used)].reset_index(drop=True)
+    components["weight"] = components["weight"] / components["weight"].sum()
+    targets = plan.targets[plan.targets["component_id"].isin(used)].reset_index(drop=True)
+    return Plan(components=components, curve=plan.curve, targets=targets,
+                component_products={k: plan.component_products[k] for k in used})
+
+
 def weight_changes(in_force: Plan | None, recommended: Plan) -> pd.DataFrame:
     """component_id, metric, products, in_force, recommended, delta (components of either plan)."""
     old = in_force.weights if in_force is not None else {}
@@ -300,6 +314,11 @@ def weight_changes(in_force: Plan | None, recommended: Plan) -> pd.DataFrame:
         before = old.get(row.component_id, 0.0)
         rows.append({"component_id": row.component_id, "metric": row.metric, "products": row.products,
                      "in_force": before, "recommended": float(row.weight), "delta": float(row.weight) - before})
+    if in_force is not None:  # components in force that the recommendation drops
+        for row in in_force.components.itertuples():
+            if row.component_id not in recommended.weights:
+                rows.append({"component_id": row.component_id, "metric": row.metric, "products": row.products,
+                             "in_force": float(row.weight), "recommended": 0.0, "delta": -float(row.weight)})
     return pd.DataFrame(rows, columns=["component_id", "metric", "products", "in_force", "recommended", "delta"])
 
 
