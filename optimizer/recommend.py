@@ -229,7 +229,8 @@ def recommend(
     if not in_force_only:
         structures["product quotas"] = candidate_components(dataset, in_force_only, per_product=True)
     curves = {"curve in force" if in_force is not None else "linear curve": base_curve,
-              "capped at target": pd.DataFrame(CAPPED_AT_TARGET, columns=["attainment", "payout"])}
+              "capped at target": pd.DataFrame(CAPPED_AT_TARGET, columns=["attainment", "payout"]),
+              "linear commission": pd.DataFrame(LINEAR_UNCAPPED, columns=["attainment", "payout"])}
 
     # Candidates: the incentive LP's weights for each component structure × payout curve × strict
     # margin, the weights in force on the new targets, and the plan in force unchanged. The exact
@@ -239,6 +240,8 @@ def recommend(
         for curve_name, curve in curves.items():
             if structure == "product quotas" and curve_name != "capped at target":
                 continue  # product quotas only make sense capped: uncapped they are a margin commission
+            if in_force_only and curve_name != next(iter(curves)):
+                continue  # the plan's own structure and curve: only the weights and targets move
             shape = make_plan(dataset, params, orders, components, scaled_curve(curve, kappa), keep_closed_from=in_force)
             for eps in EPSILONS:
                 result = incentive_weights(params, shape, planned, in_force=w0, max_weight_change=max_change,
