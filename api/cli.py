@@ -274,6 +274,10 @@ def generate(
     console.print(f"wrote a {reps} reps × {products} products × {markets} markets × {periods} periods dataset to {out}")
 
 
+from api.cli_bench import bench  # noqa: E402
+app.command()(bench)
+
+
 from api.cli_align import recommend, simulate  # noqa: E402  (the alignment commands)
 
 app.command()(recommend)

@@ -74,3 +74,52 @@ def binding_constraints(model: pyo.ConcreteModel, duals, params: Parameters) -> 
         out.append(dict(family="budget", worth=float(budget), unit=f"{cur} of budget",
                         message=f"one more {cur} of comp budget is worth {budget:,.4f} {cur}"))
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# The same reports for a solver that is not Pyomo (optimizer/plan_arrays.py reads HiGHS directly).
+
+
+class _Value:
+    __slots__ = ("value",)
+
+    def __init__(self, value: float):
+        self.value = value
+
+
+class _ModelView:
+    """Just enough of the plan model's shape for `soft_slacks` and `binding_constraints`."""
+
+    def __init__(self, **families):
+        self.__dict__.update(families)
+
+
+def soft_slacks_from_values(mix_short: dict[str, float], mix_excess: dict[str, float],
+                            budget_excess: float) -> list[dict]:
+    """`soft_slacks` from slack values by product (and the budget's), in the same words."""
+    view = _ModelView(
+        MIN_MIX=list(mix_short), MAX_MIX=list(mix_excess),
+        mix_short={p: _Value(v) for p, v in mix_short.items()},
+        mix_excess={p: _Value(v) for p, v in mix_excess.items()},
+        budget_excess=_Value(budget_excess),
+    )
+    return soft_slacks(view)
+
+
+def binding_from_duals(family_duals: dict, params: Parameters) -> list[dict]:
+    """`binding_constraints` from row duals keyed by family and the Pyomo constraint's index.
+
+    `family_duals` maps "capacity", "market", "supply", "mix_min", "mix_max" to {index: dual}
+    (an index as the Pyomo model writes it: (rep, period), (market, product, period),
+    (product, period), product) and "budget" to the budget row's dual.
+    """
+    duals: dict = {}
+    families = {}
+    for family in ("capacity", "market", "supply", "mix_min", "mix_max"):
+        rows = family_duals.get(family, {})
+        families[family] = {index: (family, index) for index in rows}
+        duals.update({(family, index): value for index, value in rows.items()})
+    duals[("budget",)] = family_duals.get("budget")
+    view = _ModelView(capacity=families["capacity"], market=families["market"], supply_limit=families["supply"],
+                      mix_min=families["mix_min"], mix_max=families["mix_max"], budget=("budget",))
+    return binding_constraints(view, duals, params)

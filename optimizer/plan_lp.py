@@ -271,6 +271,8 @@ def define_objective(m: pyo.ConcreteModel) -> None:
 # --------------------------------------------------------------------------------------------
 # Entry point
 
+ENGINES = ("arrays", "pyomo")
+
 
 def plan_targets(
     dataset: Dataset,
@@ -278,16 +280,27 @@ def plan_targets(
     *,
     options: SolveOptions | None = None,
     params: Parameters | None = None,
+    engine: str = "arrays",
 ) -> PlanResult:
     """Solve the §4.1 plan LP for the dataset's open periods under the assumptions.
 
     Uses the dataset's plan in force (if any) for the CHANGE term. Returns the planned orders per
     rep, product and open period, with soft slacks and binding constraints explained (§4.7).
+    `engine="arrays"` (default) builds the same LP from the parameter arrays straight into HiGHS
+    (optimizer/plan_arrays.py, several times faster); `engine="pyomo"` solves this module's model.
     """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {ENGINES}")
     options = options or SolveOptions()
     started = time.perf_counter()
     params = params or effective_parameters(dataset, assumptions)
     in_force = in_force_for(dataset.plan, params.open_periods)
+    if engine == "arrays":
+        from optimizer.plan_arrays import solve_plan_arrays  # local: plan_arrays imports this module
+
+        result = solve_plan_arrays(params, in_force, options=options)
+        result.build_seconds = time.perf_counter() - started - result.solve_seconds  # parameters included
+        return result
     model = build_plan_model(params, in_force)
     built = time.perf_counter()
     solver, results = solve_pyomo(model, options)
