@@ -274,6 +274,10 @@ def generate(
     console.print(f"wrote a {reps} reps × {products} products × {markets} markets × {periods} periods dataset to {out}")
 
 
+from api.cli_service import register_service_commands  # noqa: E402 - service commands: load, token, serve
+
+register_service_commands(app)
+
 from api.cli_bench import bench  # noqa: E402
 app.command()(bench)
 

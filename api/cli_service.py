@@ -1,0 +1,177 @@
+"""Service commands of `comptune`: load a dataset into the database, manage tokens, serve the API.
+
+The database is the one named by COMPTUNE_DATABASE_URL (default: the SQLite file comptune.db in
+the working directory). Every command first migrates the schema to head. `token create` prints
+the new token as its last line (it is stored hashed: it cannot be shown again).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from api.auth import ROLES, check_role
+from api.settings import Settings
+
+console = Console()
+err_console = Console(stderr=True)
+logger = logging.getLogger(__name__)
+
+token_app = typer.Typer(no_args_is_help=True, help="Create, list and revoke bearer tokens.")
+
+
+def _session(settings: Settings):
+    from api.db.session import make_engine, make_session_factory, migrate
+
+    migrate(settings.database_url)
+    engine = make_engine(settings.database_url)
+    return engine, make_session_factory(engine)
+
+
+def load(
+    dataset_dir: Annotated[Path, typer.Argument(help="Dataset folder in the comptune format.")],
+) -> None:
+    """Load a dataset folder into the database (idempotent: the same content loads once)."""
+    from api.cli import EXIT_BAD_INPUT, fail_input
+    from api.db import store
+    from models.errors import InputError
+
+    settings = Settings()
+    engine, sessions = _session(settings)
+    try:
+        with sessions() as session:
+            try:
+                outcome = store.load_dataset_folder(session=session, path=dataset_dir, actor="cli")
+            except InputError as error:
+                session.rollback()
+                fail_input(error)
+                raise typer.Exit(EXIT_BAD_INPUT)
+            session.commit()
+    finally:
+        engine.dispose()
+    verb = "loaded" if outcome.created else "already loaded"
+    console.print(f"{verb} {outcome.name!r} from {dataset_dir} as dataset {outcome.dataset_id} "
+                  f"(plan version in force: {outcome.plan_version}, {outcome.actuals} actuals rows)")
+
+
+@token_app.command("create")
+def token_create(
+    role: Annotated[str, typer.Option("--role", help=f"One of {', '.join(ROLES)}.")],
+    name: Annotated[Optional[str], typer.Option("--name", help="Who holds it (shown in the audit log).")] = None,
+) -> None:
+    """Create a token and print it as the last line (only its hash is stored)."""
+    from api.cli import EXIT_BAD_INPUT
+    from api.db import store
+
+    try:
+        check_role(role)
+    except ValueError as error:
+        err_console.print(str(error))
+        raise typer.Exit(EXIT_BAD_INPUT)
+    settings = Settings()
+    engine, sessions = _session(settings)
+    try:
+        with sessions() as session:
+            row, token = store.create_token(session=session, role=role, name=name or f"{role}-token")
+            store.record(session=session, actor="cli", role="admin", action="token.create",
+                         target=f"token:{row.id}", detail={"role": role, "name": row.name})
+            session.commit()
+    finally:
+        engine.dispose()
+    console.print(f"created {role} token {row.id} ({row.name}); keep it safe, it is not shown again:")
+    print(token)
+
+
+@token_app.command("ensure-admin")
+def token_ensure_admin() -> None:
+    """Create an admin token if there is none and print it with the URL of the API docs."""
+    from api.db import store
+
+    settings = Settings()
+    engine, sessions = _session(settings)
+    try:
+        with sessions() as session:
+            existing = store.active_tokens(session=session, role="admin")
+            token = None
+            if not existing:
+                row, token = store.create_token(session=session, role="admin", name="admin")
+                store.record(session=session, actor="cli", role="admin", action="token.create",
+                             target=f"token:{row.id}", detail={"role": "admin", "name": row.name})
+            session.commit()
+    finally:
+        engine.dispose()
+    docs = f"{settings.public_url.rstrip('/')}/docs"
+    if token is None:
+        console.print(f"an admin token exists already ({existing[0].prefix}…, created "
+                      f"{existing[0].created_at:%Y-%m-%d}); make another with `comptune token create --role admin`")
+        console.print(f"interactive API docs: {docs}")
+        return
+    console.print(f"interactive API docs: {docs}  (Authorize with the admin token below)")
+    print(token)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List tokens (id, prefix, name, role, created, revoked) — never the tokens themselves."""
+    from api.db import store
+
+    engine, sessions = _session(Settings())
+    try:
+        with sessions() as session:
+            for row in store.list_tokens(session=session):
+                revoked = f" revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else ""
+                console.print(f"{row.id:>4}  {row.prefix}…  {row.role:<8} {row.name}  "
+                              f"created {row.created_at:%Y-%m-%d %H:%M}{revoked}")
+    finally:
+        engine.dispose()
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[int, typer.Argument(help="Token id (from `token list`).")]) -> None:
+    """Revoke a token: it stops working at once."""
+    from api.cli import EXIT_BAD_INPUT
+    from api.db import store
+
+    engine, sessions = _session(Settings())
+    try:
+        with sessions() as session:
+            try:
+                store.revoke_token(session=session, token_id=token_id)
+            except store.NotFound as error:
+                err_console.print(str(error))
+                raise typer.Exit(EXIT_BAD_INPUT)
+            store.record(session=session, actor="cli", role="admin", action="token.revoke",
+                         target=f"token:{token_id}", detail={})
+            session.commit()
+    finally:
+        engine.dispose()
+    console.print(f"revoked token {token_id}")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve the HTTP API (FastAPI under /v1, docs at /docs) with uvicorn."""
+    import uvicorn
+
+    from api.db.session import migrate
+    from api.main import create_app
+
+    settings = Settings()
+    migrate(settings.database_url)
+    logging.getLogger("api").setLevel(logging.INFO)
+    console.print(f"serving on http://{host}:{port} (docs: http://{host}:{port}/docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, workers=1)
+
+
+def register_service_commands(app: typer.Typer) -> None:
+    """Add `load`, `token …` and `serve` to the `comptune` command line."""
+    app.command("load")(load)
+    app.add_typer(token_app, name="token")
+    app.command("serve")(serve)

@@ -1,0 +1,1 @@
+"""Storage for the service: SQLAlchemy tables, engine and migrations, and persistence functions."""

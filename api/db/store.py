@@ -1,0 +1,561 @@
+"""Persistence behind small keyword-only functions: the only place that reads or writes tables.
+
+Routes and jobs call these with an open `Session` and commit themselves, so that a write and its
+audit entry land in one transaction (or neither does). Domain errors are raised as `NotFound`,
+`Conflict` and `NoDataset` (the routes turn them into 404, 409 and 409) or as the loaders'
+`InputError` (422 with the field named).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from api.db.tables import (
+    ActualRow, AssumptionSetRow, AuditRow, DatasetRow, DatasetTableRow, DecisionRow, JobRow, PlanVersionRow,
+    TokenRow, utcnow,
+)
+from models.assumptions import AssumptionSet
+from models.dataset import DATASET_FILES, Dataset, Plan, dataset_from_tables, read_tables
+from models.errors import InputError, Problem
+
+logger = logging.getLogger(__name__)
+
+ACTUAL_COLUMNS = ("rep_id", "product_id", "period", "orders", "calls", "meetings", "quotes")
+ACTUAL_MEASURES = ("orders", "calls", "meetings", "quotes")
+
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED = "queued", "running", "succeeded", "failed", "canceled"
+JOB_STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED)
+TERMINAL = (SUCCEEDED, FAILED, CANCELED)
+INTERRUPTED = "interrupted: the service stopped while the job was running; submit it again"
+
+
+class NotFound(LookupError):
+    """A resource named by the request does not exist (HTTP 404)."""
+
+
+class Conflict(RuntimeError):
+    """The request contradicts the current state, e.g. a stale plan version (HTTP 409)."""
+
+
+class NoDataset(Conflict):
+    """No dataset has been loaded yet (`comptune load DATASET`)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Frames as JSON
+
+
+def frame_to_json(frame: pd.DataFrame) -> dict:
+    """A table as {columns, data} with JSON-safe cells (non-finite numbers become null)."""
+    data = []
+    for row in frame.itertuples(index=False, name=None):
+        data.append([_cell(v) for v in row])
+    return {"columns": [str(c) for c in frame.columns], "data": data}
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, (bool,)):
+        return value
+    if hasattr(value, "item"):  # numpy scalar
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def frame_from_json(content: dict) -> pd.DataFrame:
+    return pd.DataFrame(content["data"], columns=content["columns"])
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes; every stored time is UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=timezone.utc)
+
+
+# --------------------------------------------------------------------------------------------
+# Datasets
+
+
+def current_dataset(*, session: Session) -> DatasetRow:
+    """The dataset the service works on; NoDataset before the first `comptune load`."""
+    row = session.scalars(select(DatasetRow).where(DatasetRow.is_current.is_(True))).first()
+    if row is None:
+        raise NoDataset("no dataset is loaded: run `comptune load DATASET` first")
+    return row
+
+
+def tables_hash(tables: dict[str, object]) -> str:
+    """A content hash of raw dataset tables (the idempotency key of `comptune load`)."""
+    digest = hashlib.sha256()
+    for name in sorted(tables):
+        table = tables[name]
+        digest.update(name.encode())
+        if isinstance(table, pd.DataFrame):
+            digest.update(json.dumps(frame_to_json(table), sort_keys=True, default=str).encode())
+        else:
+            digest.update(json.dumps(table, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class LoadOutcome:
+    dataset_id: int
+    created: bool
+    plan_version: int | None
+    actuals: int
+    name: str
+
+
+def load_dataset_folder(*, session: Session, path: str | Path, actor: str = "cli") -> LoadOutcome:
+    """Validate a dataset folder and store it as the current dataset; loading it again is a no-op."""
+    tables = read_tables(path)
+    dataset = dataset_from_tables(tables, source=str(path))  # raises InputError before any write
+    content_hash = tables_hash(tables)
+    existing = session.scalars(select(DatasetRow).where(DatasetRow.content_hash == content_hash)).first()
+    if existing is not None:
+        if not existing.is_current:
+            session.execute(update(DatasetRow).values(is_current=False))
+            existing.is_current = True
+            record(session=session, actor=actor, role="admin", action="dataset.select",
+                   target=f"dataset:{existing.id}", detail={"source": str(path)})
+        count = session.scalar(select(func.count()).select_from(ActualRow).where(ActualRow.dataset_id == existing.id))
+        return LoadOutcome(existing.id, False, existing.plan_version, int(count or 0), existing.name)
+    session.execute(update(DatasetRow).values(is_current=False))
+    row = DatasetRow(name=dataset.company.name, source=str(path), content_hash=content_hash,
+                     company=dict(tables["company.yaml"]), is_current=True, plan_version=None)
+    session.add(row)
+    session.flush()
+    for name in DATASET_FILES:
+        session.add(DatasetTableRow(dataset_id=row.id, name=name, content=frame_to_json(tables[name])))
+    if dataset.plan is not None:
+        create_plan_version(session=session, dataset_id=row.id, version=1, plan=dataset.plan,
+                            origin=f"loaded from {path}", review_id=None, created_by=actor)
+        row.plan_version = 1
+    if len(dataset.actuals):
+        upsert_actuals(session=session, dataset_id=row.id, rows=dataset.actuals.to_dict(orient="records"))
+    record(session=session, actor=actor, role="admin", action="dataset.load", target=f"dataset:{row.id}",
+           detail={"source": str(path), "name": row.name, "plan_version": row.plan_version,
+                   "actuals": len(dataset.actuals), "content_hash": content_hash})
+    session.flush()
+    return LoadOutcome(row.id, True, row.plan_version, len(dataset.actuals), row.name)
+
+
+def dataset_tables(*, session: Session, dataset: DatasetRow) -> dict[str, object]:
+    """The stored reference tables of a dataset (no plan, no actuals), keyed like the files."""
+    tables: dict[str, object] = {"company.yaml": dict(dataset.company)}
+    for row in session.scalars(select(DatasetTableRow).where(DatasetTableRow.dataset_id == dataset.id)):
+        tables[row.name] = frame_from_json(row.content)
+    return tables
+
+
+def build_dataset(*, session: Session, dataset: DatasetRow, plan_version: int | None = None,
+                  with_actuals: bool = True) -> Dataset:
+    """Rebuild a validated `Dataset` from the database: tables + a plan version + current actuals.
+
+    `plan_version` defaults to the plan in force.
+    """
+    tables = dataset_tables(session=session, dataset=dataset)
+    version = dataset.plan_version if plan_version is None else plan_version
+    if version is not None:
+        plan = get_plan_version(session=session, dataset_id=dataset.id, version=version)
+        tables["plan/components.csv"] = frame_from_json(plan.components)
+        tables["plan/curve.csv"] = frame_from_json(plan.curve)
+        tables["plan/targets.csv"] = frame_from_json(plan.targets)
+    if with_actuals:
+        tables["actuals.csv"] = actuals_frame(session=session, dataset_id=dataset.id)
+    return dataset_from_tables(tables, source=f"database dataset {dataset.id}")
+
+
+# --------------------------------------------------------------------------------------------
+# Plan versions
+
+
+def create_plan_version(*, session: Session, dataset_id: int, version: int, plan: Plan, origin: str,
+                        review_id: int | None, created_by: str) -> PlanVersionRow:
+    row = PlanVersionRow(
+        dataset_id=dataset_id, version=version,
+        components=frame_to_json(plan.components[["component_id", "metric", "products", "weight"]]),
+        curve=frame_to_json(plan.curve[["attainment", "payout"]]),
+        targets=frame_to_json(plan.targets[["rep_id", "component_id", "period", "target"]]),
+        origin=origin, review_id=review_id, created_by=created_by,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get_plan_version(*, session: Session, dataset_id: int, version: int) -> PlanVersionRow:
+    row = session.scalars(select(PlanVersionRow).where(
+        PlanVersionRow.dataset_id == dataset_id, PlanVersionRow.version == version)).first()
+    if row is None:
+        raise NotFound(f"no plan version {version}")
+    return row
+
+
+def list_plan_versions(*, session: Session, dataset_id: int) -> list[PlanVersionRow]:
+    return list(session.scalars(select(PlanVersionRow).where(PlanVersionRow.dataset_id == dataset_id)
+                                .order_by(PlanVersionRow.version)))
+
+
+def switch_plan_in_force(*, session: Session, dataset_id: int, expected: int | None, new: int) -> bool:
+    """Make `new` the plan in force only if `expected` still is (the optimistic version check)."""
+    condition = DatasetRow.plan_version.is_(None) if expected is None else DatasetRow.plan_version == expected
+    result = session.execute(update(DatasetRow).where(DatasetRow.id == dataset_id, condition)
+                             .values(plan_version=new))
+    return result.rowcount == 1
+
+
+# --------------------------------------------------------------------------------------------
+# Actuals
+
+
+def actuals_frame(*, session: Session, dataset_id: int) -> pd.DataFrame:
+    rows = session.execute(select(*[getattr(ActualRow, c) for c in ACTUAL_COLUMNS])
+                           .where(ActualRow.dataset_id == dataset_id)).all()
+    frame = pd.DataFrame(rows, columns=list(ACTUAL_COLUMNS))
+    for c in ACTUAL_MEASURES:
+        frame[c] = frame[c].astype(float)
+    return frame
+
+
+def upsert_actuals(*, session: Session, dataset_id: int, rows: Iterable[dict]) -> dict[str, int]:
+    """Insert or update actuals by (rep, product, period); identical rows are left alone.
+
+    Returns counts of inserted, updated and unchanged rows. Rows must already be validated.
+    """
+    incoming: dict[tuple, dict] = {}
+    for r in rows:
+        key = (str(r["rep_id"]), str(r["product_id"]), str(r["period"]))
+        incoming[key] = {m: float(r.get(m) or 0.0) for m in ACTUAL_MEASURES}
+    if not incoming:
+        return {"inserted": 0, "updated": 0, "unchanged": 0}
+    periods = sorted({k[2] for k in incoming})
+    existing = {
+        (r.rep_id, r.product_id, r.period): {m: getattr(r, m) for m in ACTUAL_MEASURES}
+        for r in session.execute(select(ActualRow).where(ActualRow.dataset_id == dataset_id,
+                                                         ActualRow.period.in_(periods))).scalars()
+    }
+    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+    changed = []
+    now = utcnow()
+    for key, values in incoming.items():
+        old = existing.get(key)
+        if old is None:
+            counts["inserted"] += 1
+        elif all(abs(old[m] - values[m]) <= 1e-12 for m in ACTUAL_MEASURES):
+            counts["unchanged"] += 1
+            continue
+        else:
+            counts["updated"] += 1
+        changed.append({"dataset_id": dataset_id, "rep_id": key[0], "product_id": key[1], "period": key[2],
+                        **values, "updated_at": now})
+    if changed:
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = insert(ActualRow)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["dataset_id", "rep_id", "product_id", "period"],
+            set_={m: getattr(stmt.excluded, m) for m in (*ACTUAL_MEASURES, "updated_at")},
+        )
+        session.connection().execute(stmt, changed)  # executemany: one compiled statement
+    return counts
+
+
+def set_current_period(*, session: Session, dataset: DatasetRow, period: str) -> None:
+    """Close the periods up to `period` (the company's `current_period` moves forward only)."""
+    company = dict(dataset.company)
+    company["current_period"] = period
+    dataset.company = company
+    session.flush()
+
+
+# --------------------------------------------------------------------------------------------
+# Assumption sets
+
+
+def create_assumption_set(*, session: Session, dataset_id: int, assumptions: AssumptionSet,
+                          created_by: str) -> AssumptionSetRow:
+    """Store a new immutable set. Its parent is the one it names (an id or a name, meaning that
+    name's newest version) or, when it names none, the newest set with the same name."""
+    parent = None
+    if assumptions.parent is not None:
+        parent = _resolve_parent(session=session, dataset_id=dataset_id, ref=assumptions.parent)
+    else:
+        parent = session.scalars(select(AssumptionSetRow).where(
+            AssumptionSetRow.dataset_id == dataset_id, AssumptionSetRow.name == assumptions.name)
+            .order_by(AssumptionSetRow.version.desc())).first()
+    body = assumption_body(assumptions)
+    if parent is not None:
+        body["parent"] = parent.id
+    diff = diff_assumptions(parent.body if parent is not None else None, body)
+    row = AssumptionSetRow(dataset_id=dataset_id, name=assumptions.name,
+                           version=(parent.version + 1) if parent is not None else 1,
+                           parent_id=parent.id if parent is not None else None, body=body, diff=diff,
+                           created_by=created_by)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def assumption_body(assumptions: AssumptionSet) -> dict:
+    body = assumptions.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    body["adjustments"] = [adj for adj in body.get("adjustments", [])]
+    body.setdefault("adjustments", [])
+    return body
+
+
+def _resolve_parent(*, session: Session, dataset_id: int, ref: str | int) -> AssumptionSetRow:
+    query = select(AssumptionSetRow).where(AssumptionSetRow.dataset_id == dataset_id)
+    if isinstance(ref, int) or str(ref).isdigit():
+        row = session.scalars(query.where(AssumptionSetRow.id == int(ref))).first()
+    else:
+        row = session.scalars(query.where(AssumptionSetRow.name == str(ref))
+                              .order_by(AssumptionSetRow.version.desc())).first()
+    if row is None:
+        raise InputError([Problem("assumption set", f"no assumption set {ref!r} to be the parent", column="parent")])
+    return row
+
+
+def diff_assumptions(old: dict | None, new: dict) -> list[dict]:
+    """What changed from the parent: one entry per added, removed or changed key path."""
+    if old is None:
+        return [{"op": "added", "path": f"adjustments[{i}]", "old": None, "new": adj}
+                for i, adj in enumerate(new.get("adjustments", []))]
+    out: list[dict] = []
+    if old.get("name") != new.get("name"):
+        out.append({"op": "changed", "path": "name", "old": old.get("name"), "new": new.get("name")})
+    before, after = old.get("adjustments", []), new.get("adjustments", [])
+    for i in range(max(len(before), len(after))):
+        path = f"adjustments[{i}]"
+        if i >= len(before):
+            out.append({"op": "added", "path": path, "old": None, "new": after[i]})
+        elif i >= len(after):
+            out.append({"op": "removed", "path": path, "old": before[i], "new": None})
+        else:
+            for key in sorted(set(before[i]) | set(after[i])):
+                if before[i].get(key) != after[i].get(key):
+                    out.append({"op": "changed", "path": f"{path}.{key}", "old": before[i].get(key),
+                                "new": after[i].get(key)})
+    return out
+
+
+def get_assumption_set(*, session: Session, set_id: int) -> AssumptionSetRow:
+    row = session.get(AssumptionSetRow, set_id)
+    if row is None:
+        raise NotFound(f"no assumption set {set_id}")
+    return row
+
+
+def list_assumption_sets(*, session: Session, dataset_id: int, name: str | None = None,
+                         limit: int = 100, offset: int = 0) -> tuple[list[AssumptionSetRow], int]:
+    query = select(AssumptionSetRow).where(AssumptionSetRow.dataset_id == dataset_id)
+    if name is not None:
+        query = query.where(AssumptionSetRow.name == name)
+    count = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.scalars(query.order_by(AssumptionSetRow.id).limit(limit).offset(offset))
+    return list(rows), int(count or 0)
+
+
+# --------------------------------------------------------------------------------------------
+# Jobs
+
+
+def create_job(*, session: Session, kind: str, created_by: str, time_limit_s: float, params: dict,
+               dataset_id: int | None = None, assumption_set_id: int | None = None,
+               plan_version: int | None = None) -> JobRow:
+    row = JobRow(kind=kind, status=QUEUED, created_by=created_by, time_limit_s=time_limit_s, params=params,
+                 dataset_id=dataset_id, assumption_set_id=assumption_set_id, plan_version=plan_version)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get_job(*, session: Session, job_id: int, kind: str | None = None) -> JobRow:
+    row = session.get(JobRow, job_id)
+    if row is None or (kind is not None and row.kind != kind):
+        raise NotFound(f"no {kind or 'job'} {job_id}")
+    return row
+
+
+def list_jobs(*, session: Session, kind: str, status: str | None = None, limit: int = 100,
+              offset: int = 0) -> tuple[list[JobRow], int]:
+    query = select(JobRow).where(JobRow.kind == kind)
+    if status is not None:
+        query = query.where(JobRow.status == status)
+    count = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.scalars(query.order_by(JobRow.id.desc()).limit(limit).offset(offset))
+    return list(rows), int(count or 0)
+
+
+def mark_running(*, session: Session, job_id: int) -> bool:
+    """queued → running; False when the job was canceled (or taken) meanwhile."""
+    result = session.execute(update(JobRow).where(JobRow.id == job_id, JobRow.status == QUEUED)
+                             .values(status=RUNNING, started_at=utcnow()))
+    return result.rowcount == 1
+
+
+def finish_job(*, session: Session, job_id: int, status: str, summary: dict | None = None,
+               result: dict | None = None, error: str | None = None) -> bool:
+    """running → a terminal status; False when the job was canceled while it ran (result dropped)."""
+    outcome = session.execute(update(JobRow).where(JobRow.id == job_id, JobRow.status == RUNNING)
+                              .values(status=status, finished_at=utcnow(), summary=summary, result=result,
+                                      error=error))
+    return outcome.rowcount == 1
+
+
+def cancel_job(*, session: Session, job_id: int) -> str:
+    """Cancel a queued or running job; returns the status it was canceled from. Conflict otherwise."""
+    for previous in (QUEUED, RUNNING):
+        outcome = session.execute(update(JobRow).where(JobRow.id == job_id, JobRow.status == previous)
+                                  .values(status=CANCELED, canceled_at=utcnow(), finished_at=utcnow(),
+                                          error="canceled on request"))
+        if outcome.rowcount == 1:
+            return previous
+    job = session.get(JobRow, job_id)
+    raise Conflict(f"the job is already {job.status if job else 'gone'}; only queued or running jobs can be canceled")
+
+
+def fail_interrupted_jobs(*, session: Session) -> list[int]:
+    """After a restart: every job still marked running lost its worker; mark it failed with why."""
+    ids = list(session.scalars(select(JobRow.id).where(JobRow.status == RUNNING)))
+    if ids:
+        session.execute(update(JobRow).where(JobRow.id.in_(ids), JobRow.status == RUNNING)
+                        .values(status=FAILED, finished_at=utcnow(), error=INTERRUPTED))
+    return ids
+
+
+def queued_job_ids(*, session: Session) -> list[int]:
+    return list(session.scalars(select(JobRow.id).where(JobRow.status == QUEUED).order_by(JobRow.id)))
+
+
+def job_counts(*, session: Session) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for kind, status, count in session.execute(select(JobRow.kind, JobRow.status, func.count())
+                                               .group_by(JobRow.kind, JobRow.status)):
+        out.setdefault(kind, {})[status] = int(count)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Decisions
+
+
+def get_decision(*, session: Session, review_id: int) -> DecisionRow | None:
+    return session.scalars(select(DecisionRow).where(DecisionRow.review_id == review_id)).first()
+
+
+def decide(*, session: Session, review: JobRow, dataset: DatasetRow, decision: str, reason: str,
+           plan_version: int, actor: str) -> DecisionRow:
+    """Record a decision; accepting makes the recommendation the plan in force as a new version.
+
+    Exactly one of two concurrent decisions on the same plan version wins: the plan pointer moves
+    only `WHERE plan_version = :expected`, and a review takes one decision (unique key).
+    """
+    if review.status != SUCCEEDED:
+        raise Conflict(f"review {review.id} is {review.status}; only a succeeded review can be decided")
+    if get_decision(session=session, review_id=review.id) is not None:
+        raise Conflict(f"review {review.id} has already been decided")
+    if plan_version != dataset.plan_version:
+        raise Conflict(f"plan version {plan_version} is not in force (version {dataset.plan_version} is)")
+    new_version = None
+    if decision == "accept":
+        if review.plan_version != plan_version:
+            raise Conflict(f"the recommendation was computed against plan version {review.plan_version}; "
+                           f"version {plan_version} is in force now: run a new review")
+        recommended = (review.result or {}).get("recommended_plan")
+        if not recommended:
+            raise Conflict(f"review {review.id} has no recommended plan to accept")
+        new_version = (session.scalar(select(func.max(PlanVersionRow.version))
+                                      .where(PlanVersionRow.dataset_id == dataset.id)) or 0) + 1
+        if not switch_plan_in_force(session=session, dataset_id=dataset.id, expected=plan_version, new=new_version):
+            raise Conflict(f"plan version {plan_version} is no longer in force")
+        session.add(PlanVersionRow(dataset_id=dataset.id, version=new_version,
+                                   components=recommended["components"], curve=recommended["curve"],
+                                   targets=recommended["targets"], origin=f"review {review.id} accepted",
+                                   review_id=review.id, created_by=actor))
+    row = DecisionRow(review_id=review.id, decision=decision, reason=reason, plan_version=plan_version,
+                      new_plan_version=new_version, decided_by=actor)
+    session.add(row)
+    session.flush()  # unique keys (decision per review, plan version number) are checked here
+    return row
+
+
+# --------------------------------------------------------------------------------------------
+# Tokens
+
+
+TOKEN_PREFIX = "ct_"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(*, session: Session, role: str, name: str) -> tuple[TokenRow, str]:
+    """A new random bearer token; only its hash is stored, so the caller shows it once."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = TokenRow(token_hash=hash_token(token), prefix=token[:10], name=name, role=role)
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def find_token(*, session: Session, token: str) -> TokenRow | None:
+    row = session.scalars(select(TokenRow).where(TokenRow.token_hash == hash_token(token))).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    return row
+
+
+def list_tokens(*, session: Session) -> list[TokenRow]:
+    return list(session.scalars(select(TokenRow).order_by(TokenRow.id)))
+
+
+def revoke_token(*, session: Session, token_id: int) -> TokenRow:
+    row = session.get(TokenRow, token_id)
+    if row is None:
+        raise NotFound(f"no token {token_id}")
+    row.revoked_at = row.revoked_at or utcnow()
+    return row
+
+
+def active_tokens(*, session: Session, role: str) -> list[TokenRow]:
+    return list(session.scalars(select(TokenRow).where(TokenRow.role == role, TokenRow.revoked_at.is_(None))))
+
+
+# --------------------------------------------------------------------------------------------
+# Audit
+
+
+def record(*, session: Session, actor: str, role: str, action: str, target: str, detail: dict | None = None) -> None:
+    """Append an audit entry in the caller's transaction."""
+    session.add(AuditRow(actor=actor, role=role, action=action, target=target, detail=detail or {}))
+
+
+def list_audit(*, session: Session, action: str | None = None, actor: str | None = None, limit: int = 100,
+               offset: int = 0) -> tuple[list[AuditRow], int]:
+    query = select(AuditRow)
+    if action is not None:
+        query = query.where(AuditRow.action == action)
+    if actor is not None:
+        query = query.where(AuditRow.actor == actor)
+    count = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.scalars(query.order_by(AuditRow.id.desc()).limit(limit).offset(offset))
+    return list(rows), int(count or 0)

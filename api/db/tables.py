@@ -1,0 +1,162 @@
+"""The service's tables (SQLAlchemy 2 declarative). Alembic migrations in `alembic/` create them.
+
+A loaded dataset keeps its reference tables (products, markets, reps, funnel, rep_products, demand)
+as the text cells of its files, so that a review rebuilds exactly the `Dataset` the loader
+validated; actuals are rows (they are upserted one by one); plan versions are immutable and
+numbered per dataset, and `datasets.plan_version` points at the one in force — the optimistic
+version check of a decision is a conditional UPDATE of that pointer. Jobs (reviews and benchmarks)
+keep their whole lifecycle here so that a restarted service knows what was interrupted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, Index,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+Timestamp = DateTime(timezone=True)
+
+
+class DatasetRow(Base):
+    """A loaded dataset (one company). The current one is what the service works on."""
+
+    __tablename__ = "datasets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    company: Mapped[dict] = mapped_column(JSON)
+    is_current: Mapped[bool] = mapped_column(Boolean, default=False)
+    plan_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    loaded_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class DatasetTableRow(Base):
+    """One reference table of a dataset, as the text cells of its file ({columns, data})."""
+
+    __tablename__ = "dataset_tables"
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    content: Mapped[dict] = mapped_column(JSON)
+
+
+class PlanVersionRow(Base):
+    """An immutable, numbered plan version: components, curve and targets ({columns, data})."""
+
+    __tablename__ = "plan_versions"
+    __table_args__ = (UniqueConstraint("dataset_id", "version", name="uq_plan_versions_dataset_version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    components: Mapped[dict] = mapped_column(JSON)
+    curve: Mapped[dict] = mapped_column(JSON)
+    targets: Mapped[dict] = mapped_column(JSON)
+    origin: Mapped[str] = mapped_column(String(200))
+    review_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class ActualRow(Base):
+    """Actuals of one rep, product (or `*`) and closed period."""
+
+    __tablename__ = "actuals"
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
+    rep_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    product_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    period: Mapped[str] = mapped_column(String(50), primary_key=True)
+    orders: Mapped[float] = mapped_column(Float, default=0.0)
+    calls: Mapped[float] = mapped_column(Float, default=0.0)
+    meetings: Mapped[float] = mapped_column(Float, default=0.0)
+    quotes: Mapped[float] = mapped_column(Float, default=0.0)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class AssumptionSetRow(Base):
+    """An immutable market-assumption set, versioned along its parent chain."""
+
+    __tablename__ = "assumption_sets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("assumption_sets.id"), nullable=True)
+    body: Mapped[dict] = mapped_column(JSON)
+    diff: Mapped[list] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class JobRow(Base):
+    """A review or benchmark job: queued → running → succeeded | failed | canceled."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_kind_status", "kind", "status"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), nullable=True)
+    assumption_set_id: Mapped[int | None] = mapped_column(ForeignKey("assumption_sets.id"), nullable=True)
+    plan_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    params: Mapped[dict] = mapped_column(JSON)
+    time_limit_s: Mapped[float] = mapped_column(Float)
+    created_by: Mapped[str] = mapped_column(String(200))
+    submitted_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    canceled_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    summary: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    result: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+
+class DecisionRow(Base):
+    """The decision on a review's recommendation: one per review (the unique key makes it so)."""
+
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), unique=True)
+    decision: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text)
+    plan_version: Mapped[int] = mapped_column(Integer)
+    new_plan_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    decided_by: Mapped[str] = mapped_column(String(200))
+    decided_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class TokenRow(Base):
+    """A bearer token, stored as its SHA-256 hash (tokens are 256-bit random strings)."""
+
+    __tablename__ = "tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+
+
+class AuditRow(Base):
+    """Who did what, when: every write and every decision, in the same transaction as the write."""
+
+    __tablename__ = "audit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(100), index=True)
+    target: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[dict] = mapped_column(JSON)

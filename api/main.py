@@ -1,0 +1,173 @@
+"""The FastAPI application: assembles the routers, error handlers and the job runner.
+
+`create_app(settings)` builds one app bound to one database; `comptune serve` runs it with
+uvicorn. On startup the schema is migrated to head and interrupted jobs are marked failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.db import store
+from api.db.session import make_engine, make_session_factory, migrate
+from api.deps import Services
+from api.jobs import JobRunner
+from api.routers import actuals, alarms, assumption_sets, audit, benchmarks, health, plans, reviews
+from api.settings import Settings, get_settings
+from models.errors import InputError
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """
+The tactical review service of comptune: look at the alarms, re-plan under new market
+assumptions, decide — once a month.
+
+Authenticate with a bearer token (`comptune token create --role ROLE`; the **Authorize** button
+above). Roles: viewer < analyst < approver < admin. Errors carry `detail` and, for bad input,
+`errors` naming each field.
+"""
+
+
+def unique_id(route: APIRoute) -> str:
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def create_app(settings: Settings | None = None, *, job_handlers: dict | None = None) -> FastAPI:
+    """The app for `settings` (the environment's by default). `job_handlers` replaces the job
+    kinds' handlers (review, benchmark) — for tests of the job machinery only."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        migrate(settings.database_url)
+        engine = make_engine(settings.database_url)
+        session_factory = make_session_factory(engine)
+        runner = JobRunner(session_factory=session_factory, settings=settings, handlers=job_handlers)
+        app.state.services = Services(settings=settings, engine=engine, session_factory=session_factory,
+                                      runner=runner)
+        runner.recover()
+        try:
+            yield
+        finally:
+            runner.shutdown(wait=False)
+            engine.dispose()
+
+    app = FastAPI(title="comptune", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
+                  generate_unique_id_function=unique_id)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    for module in (health, assumption_sets, reviews, plans, actuals, alarms, audit, benchmarks):
+        app.include_router(module.router)
+    add_error_handlers(app)
+    return app
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        errors = [validation_problem(err) for err in exc.errors()]
+        if any(err.get("type") == "json_invalid" for err in exc.errors()):
+            return JSONResponse({"detail": "the body is not valid JSON", "errors": errors}, status.HTTP_400_BAD_REQUEST)
+        return JSONResponse({"detail": "bad input: " + "; ".join(f"{e['field'] or 'body'}: {e['message']}"
+                                                                  for e in errors[:5]),
+                             "errors": errors}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    @app.exception_handler(InputError)
+    async def input_error(request: Request, exc: InputError):
+        errors = [{"field": p.column, "message": p.message, "file": p.file, "line": p.line} for p in exc.problems]
+        return JSONResponse({"detail": "bad input: " + "; ".join(f"{e['field'] or e['file']}: {e['message']}"
+                                                                  for e in errors[:5]),
+                             "errors": errors}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        return JSONResponse({"detail": exc.detail, "errors": []}, exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(store.NotFound)
+    async def not_found(request: Request, exc: store.NotFound):
+        return JSONResponse({"detail": str(exc), "errors": []}, status.HTTP_404_NOT_FOUND)
+
+    @app.exception_handler(store.Conflict)
+    async def conflict(request: Request, exc: store.Conflict):
+        return JSONResponse({"detail": str(exc), "errors": []}, status.HTTP_409_CONFLICT)
+
+
+def validation_problem(err: dict) -> dict:
+    """A pydantic error as {field, message, file}: the key path without pydantic's type tags."""
+    loc = list(err.get("loc", ()))
+    where = loc.pop(0) if loc and loc[0] in ("body", "query", "path", "header") else "body"
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif "[" in str(part) or "(" in str(part) or str(part) in ("PeriodRange",):
+            continue
+        else:
+            path += ("." if path else "") + str(part)
+    message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+    if err.get("type") == "json_invalid":
+        message = f"not valid JSON: {err.get('ctx', {}).get('error', message)}"
+        path = ""
+    if err.get("type") == "extra_forbidden":
+        message = "unknown key"
+    return {"field": path or None, "message": message, "file": where, "line": None}
+
+
+class BodySizeLimit:
+    """Refuse bodies over `max_bytes` with 413 before the route reads them."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            return await self._too_large(send)
+        if scope.get("method") not in ("POST", "PUT", "PATCH"):
+            return await self.app(scope, receive, send)
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_bytes:
+                return await self._too_large(send)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return await self.app(scope, replay, send)
+
+    async def _too_large(self, send):
+        response = JSONResponse({"detail": f"request body larger than {self.max_bytes} bytes",
+                                 "errors": [{"field": None, "message": "body too large", "file": "body",
+                                             "line": None}]}, status.HTTP_413_CONTENT_TOO_LARGE)
+        await response({"type": "http"}, None, send)
+
+
+def app_from_env() -> FastAPI:  # pragma: no cover - uvicorn --factory entry point
+    return create_app()

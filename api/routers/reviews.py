@@ -1,0 +1,184 @@
+"""Tactical reviews (§4.6): start one as a job, poll its status, read adjustments and explanation,
+cancel it, and decide on its recommendation."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from sqlalchemy.exc import IntegrityError
+
+from api.auth import Principal
+from api.db import store
+from api.db.tables import DecisionRow, JobRow
+from api.deps import Analyst, Approver, ServicesDep, SessionDep, Viewer
+from api.jobs import REVIEW
+from api.routers.common import BAD_INPUT, CONFLICT, ERRORS, NOT_FOUND, csv_response, wants_csv
+from api.schemas import (
+    AdjustmentsPublic, DecisionCreate, DecisionPublic, ExplanationPublic, ReviewCreate, ReviewPublic,
+    ReviewsPublic, ReviewSummary,
+)
+from models.errors import InputError
+
+router = APIRouter(prefix="/v1/reviews", tags=["reviews"], responses={**ERRORS, **NOT_FOUND})
+
+PAY_FIELDS = ("pay_cost", "pay_cost_share")
+CSV_EXAMPLE = ("rep_id,component_id,period,in_force,recommended,delta,reason\n"
+               "R25,revenue,2026-04,151000.0,98000.0,-53000.0,market south demand × 0.5 from 2026-04\n")
+
+
+def decision_public(row: DecisionRow | None) -> DecisionPublic | None:
+    if row is None:
+        return None
+    return DecisionPublic(review_id=row.review_id, decision=row.decision, reason=row.reason,
+                          plan_version=row.plan_version, new_plan_version=row.new_plan_version,
+                          decided_by=row.decided_by, decided_at=store.as_utc(row.decided_at))
+
+
+def review_public(job: JobRow, *, principal: Principal, decision: DecisionRow | None) -> ReviewPublic:
+    summary = None
+    if job.summary is not None:
+        data = dict(job.summary)
+        comparison = [dict(row) for row in data.get("comparison", [])]
+        if not principal.sees_pay:
+            for row in comparison:
+                for key in PAY_FIELDS:
+                    row[key] = None
+        summary = ReviewSummary(**{**data, "comparison": comparison, "pay_visible": principal.sees_pay})
+    started, finished = store.as_utc(job.started_at), store.as_utc(job.finished_at)
+    return ReviewPublic(
+        id=job.id, status=job.status, assumption_set_id=job.assumption_set_id, plan_version=job.plan_version,
+        time_limit_s=job.time_limit_s, in_force_only=bool(job.params.get("in_force_only", False)),
+        created_by=job.created_by, submitted_at=store.as_utc(job.submitted_at), started_at=started,
+        finished_at=finished, canceled_at=store.as_utc(job.canceled_at),
+        duration_s=(finished - started).total_seconds() if started and finished else None,
+        error=job.error, summary=summary, decision=decision_public(decision),
+    )
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=ReviewPublic, responses=BAD_INPUT)
+def create_review(principal: Analyst, session: SessionDep, services: ServicesDep, body: ReviewCreate) -> ReviewPublic:
+    """Start a review of the plan in force under an assumption set: 202 with the queued review."""
+    settings = services.settings
+    dataset_row = store.current_dataset(session=session)
+    try:
+        assumption_set = store.get_assumption_set(session=session, set_id=body.assumption_set_id)
+    except store.NotFound:
+        assumption_set = None
+    if assumption_set is None or assumption_set.dataset_id != dataset_row.id:
+        raise body_error("assumption_set_id", f"no assumption set {body.assumption_set_id} for the current dataset")
+    if dataset_row.plan_version is None:
+        raise store.Conflict("the dataset has no plan in force to review")
+    time_limit = body.time_limit_s if body.time_limit_s is not None else settings.default_time_limit_s
+    if time_limit > settings.max_time_limit_s:
+        raise body_error("time_limit_s", f"at most {settings.max_time_limit_s:g} seconds")
+    job = store.create_job(session=session, kind=REVIEW, created_by=principal.name, time_limit_s=time_limit,
+                           params={"in_force_only": body.in_force_only}, dataset_id=dataset_row.id,
+                           assumption_set_id=assumption_set.id, plan_version=dataset_row.plan_version)
+    store.record(session=session, actor=principal.name, role=principal.role, action="review.create",
+                 target=f"review:{job.id}", detail={"assumption_set_id": assumption_set.id,
+                                                    "plan_version": dataset_row.plan_version,
+                                                    "time_limit_s": time_limit})
+    session.commit()
+    services.runner.submit(job.id)
+    return review_public(job, principal=principal, decision=None)
+
+
+def body_error(field: str, message: str) -> InputError:
+    """A 422 naming a field of the request body."""
+    return InputError.single("body", message, column=field)
+
+
+@router.get("", response_model=ReviewsPublic)
+def read_reviews(
+    principal: Viewer, session: SessionDep,
+    status_filter: Literal["queued", "running", "succeeded", "failed", "canceled"] | None = Query(
+        None, alias="status", description="Only reviews in this status."),
+    limit: int = Query(50, ge=1, le=500, description="Page size."),
+    offset: int = Query(0, ge=0, description="Rows to skip."),
+) -> ReviewsPublic:
+    """List reviews, newest first."""
+    rows, count = store.list_jobs(session=session, kind=REVIEW, status=status_filter, limit=limit, offset=offset)
+    return ReviewsPublic(data=[review_public(r, principal=principal,
+                                             decision=store.get_decision(session=session, review_id=r.id))
+                               for r in rows], count=count)
+
+
+@router.get("/{review_id}", response_model=ReviewPublic)
+def read_review(principal: Viewer, session: SessionDep, review_id: int) -> ReviewPublic:
+    """Cheap status: lifecycle, phase timestamps and, once succeeded, the recommendation's summary."""
+    job = store.get_job(session=session, job_id=review_id, kind=REVIEW)
+    return review_public(job, principal=principal, decision=store.get_decision(session=session, review_id=job.id))
+
+
+def finished_result(session, review_id: int) -> dict:
+    job = store.get_job(session=session, job_id=review_id, kind=REVIEW)
+    if job.status != store.SUCCEEDED or job.result is None:
+        raise store.Conflict(f"review {review_id} is {job.status}: results exist only once it has succeeded"
+                             + (f" ({job.error})" if job.error else ""))
+    return job.result
+
+
+@router.get("/{review_id}/adjustments", response_model=AdjustmentsPublic,
+            responses={**CONFLICT, 200: {"content": {"text/csv": {"example": CSV_EXAMPLE}},
+                                         "description": "JSON, or CSV with ?format=csv or Accept: text/csv."}})
+def read_adjustments(
+    principal: Viewer, session: SessionDep, request: Request, review_id: int,
+    format: Literal["json", "csv"] | None = Query(None, description="csv for a CSV file (or send Accept: text/csv)."),
+    table: Literal["adjustments", "weight_changes"] = Query("adjustments", description="Which table a CSV holds."),
+):
+    """The plan adjustments (rep, component, period, in force, recommended, delta, reason) and weight changes."""
+    result = finished_result(session, review_id)
+    adjustments = store.frame_from_json(result["adjustments"])
+    weights = store.frame_from_json(result["weight_changes"])
+    if wants_csv(request, format):
+        frame = adjustments if table == "adjustments" else weights
+        return csv_response(frame, f"review-{review_id}-{table.replace('_', '-')}.csv")
+    from api.jobs import jsonable
+
+    return AdjustmentsPublic(review_id=review_id, data=jsonable(adjustments.to_dict(orient="records")),
+                             count=len(adjustments), weight_changes=jsonable(weights.to_dict(orient="records")))
+
+
+@router.get("/{review_id}/explanation", response_model=ExplanationPublic, responses=CONFLICT)
+def read_explanation(principal: Viewer, session: SessionDep, review_id: int) -> ExplanationPublic:
+    """Binding constraints and their values, soft slacks by name and amount (§4.7)."""
+    explanation = finished_result(session, review_id)["explanation"]
+    return ExplanationPublic(review_id=review_id, **explanation)
+
+
+@router.post("/{review_id}/cancel", response_model=ReviewPublic, responses=CONFLICT)
+def cancel_review(principal: Analyst, session: SessionDep, review_id: int) -> ReviewPublic:
+    """Cancel a queued or running review (409 when it has already finished)."""
+    store.get_job(session=session, job_id=review_id, kind=REVIEW)
+    previous = store.cancel_job(session=session, job_id=review_id)
+    store.record(session=session, actor=principal.name, role=principal.role, action="review.cancel",
+                 target=f"review:{review_id}", detail={"was": previous})
+    session.commit()
+    job = store.get_job(session=session, job_id=review_id, kind=REVIEW)
+    return review_public(job, principal=principal, decision=None)
+
+
+@router.post("/{review_id}/decision", status_code=status.HTTP_201_CREATED, response_model=DecisionPublic,
+             responses={**CONFLICT, **BAD_INPUT})
+def decide_review(principal: Approver, session: SessionDep, review_id: int, body: DecisionCreate) -> DecisionPublic:
+    """Accept or reject the recommendation. Accepting makes it the plan in force as a new version;
+    a `plan_version` that is no longer in force is refused with 409 (exactly one of two concurrent
+    decisions on the same version wins)."""
+    job = store.get_job(session=session, job_id=review_id, kind=REVIEW)
+    dataset_row = store.current_dataset(session=session)
+    if job.dataset_id != dataset_row.id:
+        raise store.Conflict(f"review {review_id} belongs to a dataset that is no longer current")
+    try:
+        decision = store.decide(session=session, review=job, dataset=dataset_row, decision=body.decision,
+                                reason=body.reason, plan_version=body.plan_version, actor=principal.name)
+        store.record(session=session, actor=principal.name, role=principal.role, action=f"decision.{body.decision}",
+                     target=f"review:{review_id}",
+                     detail={"reason": body.reason, "plan_version": body.plan_version,
+                             "new_plan_version": decision.new_plan_version})
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise HTTPException(status.HTTP_409_CONFLICT, f"review {review_id} or plan version "
+                                                      f"{body.plan_version} was decided concurrently") from None
+    return decision_public(decision)

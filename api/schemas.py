@@ -1,0 +1,432 @@
+"""Request and response schemas of the HTTP API: `XCreate` in, `XPublic` out, `XsPublic{data, count}`.
+
+Every field has a description and request models carry examples: together they are the OpenAPI
+page at `/docs`. Numbers in requests must be finite (`NaN`/`Infinity` are refused with the field
+named). Figures about pay (`pay_cost`, `pay_cost_share`) are only filled in for the approver and
+admin roles; `pay_visible` says whether they were.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.assumptions import AssumptionSet
+
+FiniteNonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+SOUTH_FREEZE = {
+    "name": "south-freeze",
+    "adjustments": [{
+        "markets": ["south"], "periods": {"from": "2026-04"}, "demand": 0.5,
+        "reason": "Southern Europe freezes: Q1 closed well under two thirds of plan.",
+    }],
+}
+
+
+class FieldError(BaseModel):
+    """One thing wrong with a request, located by field (a key path such as adjustments[0].demand)."""
+
+    field: str | None = Field(None, description="Key path of the offending field, or null for the whole body.")
+    message: str = Field(..., description="What is wrong with it.")
+    file: str | None = Field(None, description="Input file or part the field belongs to, when there is one.")
+    line: int | None = Field(None, description="Line of a CSV body, when there is one (the header is line 1).")
+
+
+class ErrorPublic(BaseModel):
+    """An error response: a one-line summary and, for bad input, every problem with its field."""
+
+    detail: str = Field(..., description="What went wrong.")
+    errors: list[FieldError] = Field(default_factory=list, description="Located problems (bad input only).")
+
+
+class HealthPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok", "database": "sqlite", "dataset_loaded": True}]})
+
+    status: Literal["ok"] = Field("ok", description="Always `ok` when the service answers and its database does.")
+    database: str = Field(..., description="Database dialect in use (sqlite or postgresql).")
+    dataset_loaded: bool = Field(..., description="Whether a dataset has been loaded with `comptune load`.")
+
+
+class MetricsPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"jobs": {"review": {"succeeded": 3, "running": 1}}, "workers": 2, "plan_version": 2}]})
+
+    jobs: dict[str, dict[str, int]] = Field(..., description="Job counts by kind and status.")
+    workers: int = Field(..., description="Size of the worker pool.")
+    plan_version: int | None = Field(None, description="Plan version in force.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Assumption sets
+
+
+class AssumptionSetCreate(AssumptionSet):
+    """A market-assumption set (DESIGN.md §2). `parent` is an id or a name (that name's newest
+    version); without it, a set whose name exists becomes the next version of that name."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [SOUTH_FREEZE]})
+
+
+class AssumptionChange(BaseModel):
+    op: Literal["added", "removed", "changed"] = Field(..., description="Kind of change against the parent.")
+    path: str = Field(..., description="Key path that changed, e.g. adjustments[0].demand.")
+    old: Any = Field(None, description="Value in the parent (null when added).")
+    new: Any = Field(None, description="Value in this set (null when removed).")
+
+
+class AssumptionSetPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id": 2, "name": "south-freeze", "version": 2, "parent_id": 1,
+        "body": {"name": "south-freeze", "parent": 1, "adjustments": [{"markets": ["south"], "periods": {"from": "2026-04"},
+                 "demand": 0.4, "reason": "Freeze deepens."}]},
+        "diff": [{"op": "changed", "path": "adjustments[0].demand", "old": 0.5, "new": 0.4}],
+        "created_by": "ana", "created_at": "2026-04-02T09:14:03Z"}]})
+
+    id: int = Field(..., description="Id of the stored set (immutable).")
+    name: str = Field(..., description="Name of the set.")
+    version: int = Field(..., description="1 for a set without parent, the parent's version + 1 otherwise.")
+    parent_id: int | None = Field(None, description="Id of the set this one revises.")
+    body: dict = Field(..., description="The set as stored (§2 structure; omitted factors are 1).")
+    diff: list[AssumptionChange] = Field(..., description="Changes against the parent (all `added` without one).")
+    created_by: str = Field(..., description="Name of the token that submitted it.")
+    created_at: datetime = Field(..., description="When it was stored (UTC).")
+
+
+class AssumptionSetsPublic(BaseModel):
+    data: list[AssumptionSetPublic] = Field(..., description="Assumption sets, oldest first.")
+    count: int = Field(..., description="Number of sets matching the query (before paging).")
+
+
+# ---------------------------------------------------------------------------------------------
+# Reviews
+
+
+class ReviewCreate(BaseModel):
+    """Start a tactical review (§4.6) of the plan in force under a stored assumption set."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"assumption_set_id": 1, "time_limit_s": 60}]})
+
+    assumption_set_id: int = Field(..., ge=1, description="Id of a stored assumption set.")
+    time_limit_s: float | None = Field(None, gt=0, allow_inf_nan=False,
+                                       description="Solver time limit for each solve of the review (seconds); "
+                                                   "the service default when omitted.")
+    in_force_only: bool = Field(False, description="Reweigh only the components in force (no candidate components).")
+
+
+class ComparisonRow(BaseModel):
+    plan: str = Field(..., description="recommended, in_force (kept under the new assumptions) or a baseline.")
+    alignment_efficiency: float | None = Field(None, description="Margin of the simulated orders ÷ margin of the plan LP's orders.")
+    margin: float | None = Field(None, description="Company margin of the simulated orders (open periods).")
+    revenue: float | None = Field(None, description="Revenue of the simulated orders (open periods).")
+    pay_cost: float | None = Field(None, description="Variable pay (approver and admin only).")
+    pay_cost_share: float | None = Field(None, description="Variable pay ÷ revenue (approver and admin only).")
+
+
+class ReviewSummary(BaseModel):
+    solver_status: str = Field(..., description="optimal, feasible_time_limit (never called optimal), ...")
+    currency: str = Field(..., description="Currency of the money figures.")
+    effect: dict[str, float | None] = Field(
+        ..., description="Recommended minus keeping the plan in force: margin, revenue, alignment_efficiency.")
+    comparison: list[ComparisonRow] = Field(..., description="The recommendation against the plan in force and the baselines.")
+    adjustments: int = Field(..., description="Rows in the plan adjustments table.")
+    soft_slacks: list[dict] = Field(default_factory=list, description="Soft constraints that needed slack.")
+    selected: str = Field("", description="Which candidate weighting the engine kept, and why.")
+    message: str = Field("", description="A caveat from the engine, if any.")
+    pay_visible: bool = Field(..., description="Whether pay figures are shown to the caller's role.")
+
+
+class DecisionCreate(BaseModel):
+    """Accept or reject a review's recommendation (approver or admin)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"decision": "accept", "reason": "Freeze confirmed by the regional VP.", "plan_version": 1}]})
+
+    decision: Literal["accept", "reject"] = Field(..., description="accept makes the recommendation the plan in force.")
+    reason: str = Field(..., min_length=1, max_length=5_000, description="Why (kept in the audit log).")
+    plan_version: int = Field(..., ge=1, description="The plan version the decider believes is in force; "
+                                                     "409 when it no longer is.")
+
+
+class DecisionPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"review_id": 1, "decision": "accept", "reason": "Freeze confirmed by the regional VP.",
+        "plan_version": 1, "new_plan_version": 2, "decided_by": "vp-sales", "decided_at": "2026-04-02T10:02:11Z"}]})
+
+    review_id: int = Field(..., description="The decided review.")
+    decision: str = Field(..., description="accept or reject.")
+    reason: str = Field(..., description="Why.")
+    plan_version: int = Field(..., description="Plan version in force when deciding.")
+    new_plan_version: int | None = Field(None, description="The plan version an acceptance created.")
+    decided_by: str = Field(..., description="Name of the approver's token.")
+    decided_at: datetime = Field(..., description="When (UTC).")
+
+
+class ReviewPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id": 1, "status": "succeeded", "assumption_set_id": 1, "plan_version": 1, "time_limit_s": 60.0,
+        "in_force_only": False, "created_by": "ana", "submitted_at": "2026-04-02T09:15:00Z",
+        "started_at": "2026-04-02T09:15:00Z", "finished_at": "2026-04-02T09:15:25Z", "canceled_at": None,
+        "duration_s": 24.9, "error": None, "decision": None,
+        "summary": {"solver_status": "optimal", "currency": "EUR",
+                    "effect": {"margin": 3187070.2, "revenue": 6594648.6, "alignment_efficiency": 0.0801},
+                    "comparison": [
+                        {"plan": "recommended", "alignment_efficiency": 0.7605, "margin": 30251297.5,
+                         "revenue": 66462652.5, "pay_cost": None, "pay_cost_share": None},
+                        {"plan": "in_force", "alignment_efficiency": 0.6804, "margin": 27064227.3,
+                         "revenue": 59868003.8, "pay_cost": None, "pay_cost_share": None}],
+                    "adjustments": 2700, "soft_slacks": [], "selected": "incentive LP (best simulated margin of 4 weightings)",
+                    "message": "", "pay_visible": False}}]})
+
+    id: int = Field(..., description="Review id.")
+    status: Literal["queued", "running", "succeeded", "failed", "canceled"] = Field(..., description="Job status.")
+    assumption_set_id: int | None = Field(None, description="The assumption set reviewed.")
+    plan_version: int | None = Field(None, description="Plan version in force when the review was submitted.")
+    time_limit_s: float = Field(..., description="Solver time limit per solve (seconds).")
+    in_force_only: bool = Field(False, description="Whether only the components in force were reweighed.")
+    created_by: str = Field(..., description="Who submitted it.")
+    submitted_at: datetime = Field(..., description="Queued at (UTC).")
+    started_at: datetime | None = Field(None, description="Started running at (UTC).")
+    finished_at: datetime | None = Field(None, description="Reached its terminal status at (UTC).")
+    canceled_at: datetime | None = Field(None, description="Canceled at (UTC).")
+    duration_s: float | None = Field(None, description="Running time in seconds.")
+    error: str | None = Field(None, description="Why it failed or was canceled.")
+    summary: ReviewSummary | None = Field(None, description="The recommendation's summary once succeeded.")
+    decision: DecisionPublic | None = Field(None, description="The decision taken on it, if any.")
+
+
+class ReviewsPublic(BaseModel):
+    data: list[ReviewPublic] = Field(..., description="Reviews, newest first.")
+    count: int = Field(..., description="Number of reviews matching the query (before paging).")
+
+
+class AdjustmentRow(BaseModel):
+    rep_id: str = Field(..., description="Rep.")
+    component_id: str = Field(..., description="Plan component (KPI the rep is paid on).")
+    period: str = Field(..., description="Open period.")
+    in_force: float | None = Field(None, description="Target in force.")
+    recommended: float | None = Field(None, description="Recommended target.")
+    delta: float | None = Field(None, description="recommended − in_force.")
+    reason: str = Field("", description="Why the target moves.")
+
+
+class WeightChangeRow(BaseModel):
+    component_id: str = Field(..., description="Plan component (in force or candidate).")
+    metric: str = Field(..., description="Metric of the component.")
+    products: str = Field(..., description="Products of the component (`*`, group:NAME or ids).")
+    in_force: float | None = Field(None, description="Weight in force (0 for a new candidate).")
+    recommended: float | None = Field(None, description="Recommended weight.")
+    delta: float | None = Field(None, description="recommended − in_force.")
+
+
+class AdjustmentsPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"review_id": 1, "count": 1, "data": [
+        {"rep_id": "R25", "component_id": "revenue", "period": "2026-04", "in_force": 151000.0, "recommended": 98000.0,
+         "delta": -53000.0, "reason": "re-planned from the plan LP under assumptions 'south-freeze'"}],
+        "weight_changes": [{"component_id": "revenue", "metric": "revenue", "products": "*", "in_force": 0.7,
+                            "recommended": 0.4, "delta": -0.3}]}]})
+
+    review_id: int = Field(..., description="The review.")
+    data: list[AdjustmentRow] = Field(..., description="Plan adjustments per rep, component and period.")
+    count: int = Field(..., description="Rows of `data`.")
+    weight_changes: list[WeightChangeRow] = Field(..., description="Component weight changes.")
+
+
+class ExplanationPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"review_id": 1, "solver_status": "optimal",
+        "binding": [{"family": "capacity", "rep_id": "R12", "period": "2026-11", "worth": 618.4, "unit": "selling hour",
+                     "message": "one more selling hour of rep R12 in 2026-11 is worth 618 EUR"}],
+        "soft_slacks": [], "messages": ["one more selling hour of rep R12 in 2026-11 is worth 618 EUR"],
+        "incentive_binding": ["sum_to_one", "change_limit"]}]})
+
+    review_id: int = Field(..., description="The review.")
+    solver_status: str = Field(..., description="Status of the plan LP behind the recommendation.")
+    binding: list[dict] = Field(..., description="Binding constraints with their dual values, mapped to domain rows (§4.7).")
+    soft_slacks: list[dict] = Field(..., description="Soft constraints that needed slack, by name and amount.")
+    messages: list[str] = Field(..., description="The same, as sentences.")
+    incentive_binding: list[str] = Field(default_factory=list, description="Constraints of the incentive LP that bind "
+                                         "(sum_to_one, bounds, change_limit, budget).")
+
+
+# ---------------------------------------------------------------------------------------------
+# Plans
+
+
+class PlanPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"version": 2, "in_force": True, "origin": "review 1 accepted", "review_id": 1,
+        "created_by": "vp-sales", "created_at": "2026-04-02T10:02:11Z",
+        "components": [{"component_id": "revenue", "metric": "revenue", "products": "*", "weight": 0.4},
+                       {"component_id": "new_orders", "metric": "orders", "products": "group:new", "weight": 0.32},
+                       {"component_id": "margin", "metric": "margin", "products": "*", "weight": 0.28}],
+        "curve": [{"attainment": 0.0, "payout": 0.0}, {"attainment": 1.0, "payout": 1.0}], "targets": None}]})
+
+    version: int = Field(..., description="Plan version (immutable, numbered from 1).")
+    in_force: bool = Field(..., description="Whether this version is the plan in force.")
+    origin: str = Field(..., description="Where it came from (a loaded dataset, an accepted review).")
+    review_id: int | None = Field(None, description="The review whose acceptance created it.")
+    created_by: str = Field(..., description="Who loaded or accepted it.")
+    created_at: datetime = Field(..., description="When (UTC).")
+    components: list[dict] | None = Field(None, description="component_id, metric, products, weight.")
+    curve: list[dict] | None = Field(None, description="Payout curve points (attainment, payout).")
+    targets: list[dict] | None = Field(None, description="rep_id, component_id, period, target (with ?targets=true).")
+
+
+class PlansPublic(BaseModel):
+    data: list[PlanPublic] = Field(..., description="Plan versions, oldest first.")
+    count: int = Field(..., description="Number of versions.")
+    in_force: int | None = Field(None, description="Version in force.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Actuals
+
+
+class ActualIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rep_id: str = Field(..., min_length=1, description="Rep id.")
+    product_id: str = Field(..., min_length=1, description="Product id, or `*` for rep-level activity.")
+    period: str = Field(..., min_length=1, description="A closed period label.")
+    orders: FiniteNonNegative = Field(0.0, description="Orders (must be 0 on `*` rows).")
+    calls: FiniteNonNegative = Field(0.0, description="Calls.")
+    meetings: FiniteNonNegative = Field(0.0, description="Meetings.")
+    quotes: FiniteNonNegative = Field(0.0, description="Quotes.")
+
+
+class ActualsUpsert(BaseModel):
+    """Actuals to insert or replace by (rep_id, product_id, period). Sending the same rows again
+    changes nothing. `current_period` closes periods up to it first (it only moves forward)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "current_period": "2026-03",
+        "rows": [{"rep_id": "R01", "product_id": "plc-classic", "period": "2026-03", "orders": 1,
+                  "calls": 26, "meetings": 5, "quotes": 3}]}]})
+
+    rows: list[ActualIn] = Field(..., min_length=1, max_length=500_000, description="Actuals rows.")
+    current_period: str | None = Field(None, description="Close the periods up to this one before upserting.")
+
+
+class ActualsUpsertPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"inserted": 1150, "updated": 50, "unchanged": 0, "current_period": "2026-03"}]})
+
+    inserted: int = Field(..., description="New rows.")
+    updated: int = Field(..., description="Rows whose figures changed.")
+    unchanged: int = Field(..., description="Rows already stored with the same figures.")
+    current_period: str | None = Field(None, description="The company's last closed period after the request.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Alarms, audit, benchmarks
+
+
+class AlarmPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"alarm_id": "pace:market:south:revenue", "kind": "pace", "level": "market", "scope_id": "south",
+        "rep_id": None, "team": None, "market_id": "south", "kpi": "revenue", "metric": "revenue", "products": "*",
+        "product_ids": ["plc-classic", "scada-7"], "actual_to_date": 2333300.0, "target_to_date": 3714700.0,
+        "pace": 0.628, "target_year": 15420000.0, "forecast_year": 9333200.0, "forecast_attainment": 0.605,
+        "needed_per_period": None, "activity_per_period": None, "funnel_coverage": None, "severity": "critical",
+        "direction": "behind",
+        "message": "market south: revenue (revenue of *) at 63% of target to date; run-rate forecast 9,333,200 "
+                   "for the year, 61% of its target",
+        "suggested_adjustment": {"markets": ["south"], "periods": {"from": "2026-04"}, "demand": 0.63,
+                                 "reason": "alarm pace:market:south:revenue: 63% of target to date"},
+        "review_id": None}]})
+
+    alarm_id: str = Field(..., description="kind:level:scope:kpi — stable between calls.")
+    kind: Literal["pace", "funnel"] = Field(..., description="pace: actual ÷ target to date; funnel: activity ÷ need.")
+    level: Literal["rep", "team", "market", "company"] = Field(..., description="Aggregation level.")
+    scope_id: str = Field(..., description="The rep, team or market id (`*` for the company).")
+    rep_id: str | None = Field(None, description="Rep (rep level).")
+    team: str | None = Field(None, description="Team, when the scope lies in one.")
+    market_id: str | None = Field(None, description="Market, when the scope lies in one.")
+    kpi: str = Field(..., description="Plan component the KPI measures.")
+    metric: str = Field(..., description="revenue, margin, orders, quotes, meetings or calls.")
+    products: str = Field(..., description="Products of the KPI (`*`, group:NAME or ids).")
+    product_ids: list[str] = Field(..., description="The product ids covered.")
+    actual_to_date: float = Field(..., description="Actual metric over the closed periods.")
+    target_to_date: float = Field(..., description="Target over the closed periods.")
+    pace: float | None = Field(None, description="actual_to_date ÷ target_to_date.")
+    target_year: float = Field(..., description="Target over all periods.")
+    forecast_year: float = Field(..., description="Run-rate forecast: actual ÷ closed periods × all periods.")
+    forecast_attainment: float | None = Field(None, description="forecast_year ÷ target_year.")
+    needed_per_period: float | None = Field(None, description="(funnel) What each open period needs.")
+    activity_per_period: float | None = Field(None, description="(funnel) What the calls lead to per period.")
+    funnel_coverage: float | None = Field(None, description="(funnel) activity ÷ need.")
+    severity: Literal["critical", "warning", "watch", "ok"] = Field(..., description="See `thresholds`.")
+    direction: Literal["behind", "on_plan", "ahead"] = Field(..., description="Behind or ahead of plan.")
+    message: str = Field(..., description="The alarm in one sentence.")
+    suggested_adjustment: dict | None = Field(None, description="An assumption adjustment (§2) a review would test.")
+    review_id: int | None = Field(None, description="The newest review whose assumptions cover the alarm's scope.")
+
+
+class AlarmsPublic(BaseModel):
+    data: list[AlarmPublic] = Field(..., description="Alarms, worst first.")
+    count: int = Field(..., description="Number of alarms returned.")
+    current_period: str | None = Field(None, description="Last closed period.")
+    plan_version: int | None = Field(None, description="Plan version the alarms measure against.")
+    thresholds: dict[str, float] = Field(..., description="Severity thresholds on pace or funnel coverage.")
+
+
+class AuditEntryPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id": 12, "at": "2026-04-02T10:02:11Z", "actor": "vp-sales", "role": "approver",
+        "action": "decision.accept", "target": "review:1",
+        "detail": {"reason": "Freeze confirmed", "plan_version": 1, "new_plan_version": 2}}]})
+
+    id: int = Field(..., description="Entry id (increasing).")
+    at: datetime = Field(..., description="When (UTC).")
+    actor: str = Field(..., description="Token name (or `cli`).")
+    role: str = Field(..., description="Role of the actor.")
+    action: str = Field(..., description="What was done, e.g. review.create, decision.accept.")
+    target: str = Field(..., description="What it was done to, e.g. review:3.")
+    detail: dict = Field(..., description="Particulars.")
+
+
+class AuditPublic(BaseModel):
+    data: list[AuditEntryPublic] = Field(..., description="Entries, newest first.")
+    count: int = Field(..., description="Entries matching the query (before paging).")
+
+
+class BenchmarkCreate(BaseModel):
+    """Run a benchmark on a synthetic instance (as a job)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reps": 50, "products": 8, "periods": 12}]})
+
+    reps: int = Field(..., ge=1, le=5_000, description="Reps of the synthetic instance.")
+    products: int = Field(..., ge=1, le=200, description="Products.")
+    periods: int = Field(12, ge=1, le=36, description="Periods.")
+    markets: int = Field(8, ge=1, le=100, description="Markets.")
+    seed: int = Field(0, ge=0, description="Seed of the generator.")
+    repeats: int = Field(1, ge=1, le=10, description="Repetitions.")
+
+
+class BenchmarkPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id": 7, "status": "succeeded", "params": {"reps": 50, "products": 8, "periods": 12, "markets": 8,
+        "seed": 0, "repeats": 1}, "created_by": "eng", "submitted_at": "2026-04-02T11:00:00Z",
+        "started_at": "2026-04-02T11:00:00Z", "finished_at": "2026-04-02T11:00:12Z", "error": None,
+        "result": {"variables": 4800, "constraints": 1500, "build_s": 0.02, "solve_s": 0.05, "resolve_s": 0.01,
+                   "iterations": 900, "status": "optimal"}}]})
+
+    id: int = Field(..., description="Benchmark job id.")
+    status: str = Field(..., description="Job status.")
+    params: dict = Field(..., description="Instance and options.")
+    created_by: str = Field(..., description="Who submitted it.")
+    submitted_at: datetime = Field(..., description="Queued at (UTC).")
+    started_at: datetime | None = Field(None, description="Started at (UTC).")
+    finished_at: datetime | None = Field(None, description="Finished at (UTC).")
+    error: str | None = Field(None, description="Why it failed.")
+    result: dict | None = Field(None, description="What run_benchmark reported (times, sizes, iterations).")
+
+
+class BenchmarksPublic(BaseModel):
+    data: list[BenchmarkPublic] = Field(..., description="Benchmarks, newest first.")
+    count: int = Field(..., description="Number of benchmarks.")
+
+
+class BenchmarkComparisonRow(BaseModel):
+    id: int = Field(..., description="Benchmark id.")
+    params: dict = Field(..., description="Instance and options.")
+    figures: dict[str, float | None] = Field(..., description="Sizes, times (s), iterations, objective, memory.")
+    ratio_to_baseline: dict[str, float | None] = Field(..., description="Each figure ÷ the baseline's.")
+
+
+class BenchmarkComparisonPublic(BaseModel):
+    baseline_id: int = Field(..., description="The benchmark the ratios are relative to.")
+    data: list[BenchmarkComparisonRow] = Field(..., description="One row per benchmark, in the order asked.")
