@@ -1,11 +1,12 @@
-# One command each: `make demo` sets up and runs the main job on the sample; `make test` sets up and
-# passes the tests. Both create .venv on first use and install comptune with its test extras.
+# One command each: `make run` sets up and serves the tactical review service on the sample company
+# (embedded SQLite); `make test` sets up and passes the tests. Both create .venv on first use and
+# install comptune with its test extras. `make demo` runs the command-line review on the sample.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-all bench serve clean
+.PHONY: setup run serve demo test test-all bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +16,16 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+run: serve
+
+serve: $(STAMP)
+	$(BIN)/comptune load datasets/sample
+	$(BIN)/comptune token ensure-admin
+	$(BIN)/comptune serve
+
 demo: $(STAMP)
 	$(BIN)/comptune solve datasets/sample --assumptions datasets/sample/assumptions/south-freeze.yaml --out out/sample
+	$(BIN)/comptune recommend datasets/sample --assumptions datasets/sample/assumptions/south-freeze.yaml --out out/sample/recommended
 
 test: $(STAMP)
 	$(BIN)/pytest -q
