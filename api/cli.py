@@ -23,7 +23,7 @@ from rich.table import Table
 
 from models.assumptions import load_assumptions
 from models.dataset import Dataset, Plan, load_dataset, load_plan, read_csv, write_plan
-from models.errors import InputError, ProblemCollector
+from models.errors import InputError, ProblemCollector, RenamedFiles
 from optimizer.cascade import component_targets, kpi_targets
 from optimizer.parameters import effective_parameters
 from optimizer.payout import pay as compute_pay
@@ -41,6 +41,7 @@ DatasetArg = Annotated[Path, typer.Argument(help="Dataset folder in the comptune
 AssumptionsOpt = Annotated[Optional[Path], typer.Option("--assumptions", "-a", help="Assumption set (YAML or JSON).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
 OutOpt = Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder to write results to.")]
+PlanDirArg = Annotated[Path, typer.Argument(help="Plan folder: components.csv, curve.csv, targets.csv.")]
 
 
 def fail_input(error: InputError) -> None:
@@ -189,7 +190,7 @@ def read_outcomes(path: Path, dataset: Dataset) -> pd.DataFrame:
     if not path.is_file():
         raise InputError.single(str(path), "outcomes file not found")
     problems = ProblemCollector()
-    frame = validate_table(read_csv(path, str(path)), "actuals.csv", _Named(problems, str(path)))
+    frame = validate_table(read_csv(path, str(path)), "actuals.csv", RenamedFiles(problems, lambda _: str(path)))
     problems.raise_if_any()
     assert frame is not None
     for column, known, what in (("rep_id", set(dataset.rep_ids), "rep"),
@@ -201,22 +202,11 @@ def read_outcomes(path: Path, dataset: Dataset) -> pd.DataFrame:
     return frame
 
 
-class _Named(ProblemCollector):
-    def __init__(self, inner: ProblemCollector, name: str):
-        self.inner, self.name = inner, name
-
-    @property
-    def problems(self):  # type: ignore[override]
-        return self.inner.problems
-
-    def add(self, file, message, *, line=None, column=None):
-        self.inner.add(self.name, message, line=line, column=column)
-
 
 @app.command()
 def pay(
     dataset_dir: DatasetArg,
-    plan_dir: Annotated[Path, typer.Argument(help="Plan folder: components.csv, curve.csv, targets.csv.")],
+    plan_dir: PlanDirArg,
     outcomes: Annotated[Path, typer.Argument(help="CSV of rep_id, product_id, period, orders.")],
     assumptions: AssumptionsOpt = None,
     out: OutOpt = None,

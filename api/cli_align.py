@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 
 from api.cli import (
-    EXIT_NO_ANSWER, AssumptionsOpt, DatasetArg, JsonOpt, OutOpt, console, input_errors, load_inputs,
+    EXIT_NO_ANSWER, AssumptionsOpt, DatasetArg, JsonOpt, OutOpt, PlanDirArg, console, input_errors, load_inputs,
     staged_output,
 )
 from models.dataset import load_plan, write_plan
@@ -97,7 +97,7 @@ def recommend(
 
 def simulate(
     dataset_dir: DatasetArg,
-    plan_dir: Annotated[Path, typer.Argument(help="Plan folder: components.csv, curve.csv, targets.csv.")],
+    plan_dir: PlanDirArg,
     assumptions: AssumptionsOpt = None,
     out: OutOpt = None,
     as_json: JsonOpt = False,

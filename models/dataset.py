@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from models.errors import InputError, ProblemCollector
+from models.errors import InputError, ProblemCollector, RenamedFiles
 
 METRICS = ("revenue", "margin", "orders", "quotes", "meetings", "calls")
 ALL_PRODUCTS = "*"
@@ -487,7 +487,7 @@ def validate_plan(
         if name not in tables:
             problems.add(prefix + name, "file is missing (a plan needs components, curve and targets)")
             continue
-        frame = validate_table(tables[name], name, _Prefixed(problems, prefix))
+        frame = validate_table(tables[name], name, RenamedFiles(problems, lambda name: prefix + name))
         frames[name] = frame
     if len(problems.problems) > before:
         return None
@@ -526,19 +526,6 @@ def validate_plan(
         return None
     return Plan(components=components, curve=curve, targets=targets, component_products=component_products)
 
-
-class _Prefixed(ProblemCollector):
-    """A view of a collector that prefixes file names (plan folders outside the dataset)."""
-
-    def __init__(self, inner: ProblemCollector, prefix: str):
-        self.inner, self.prefix = inner, prefix
-
-    @property
-    def problems(self):  # type: ignore[override]
-        return self.inner.problems
-
-    def add(self, file, message, *, line=None, column=None):
-        self.inner.add(self.prefix + file, message, line=line, column=column)
 
 
 def dataset_from_tables(tables: dict[str, object], *, source: str = "<memory>") -> Dataset:
@@ -639,25 +626,12 @@ def load_plan(path: str | Path, dataset: Dataset) -> Plan:
     problems = ProblemCollector()
     plan = validate_plan(
         tables, product_ids=dataset.product_ids, groups=dataset.groups, rep_ids=set(dataset.rep_ids),
-        periods=set(dataset.company.periods), problems=_Renamed(problems, root),
+        periods=set(dataset.company.periods), problems=RenamedFiles(problems, lambda name: str(root / Path(name).name)),
     )
     problems.raise_if_any()
     assert plan is not None
     return plan
 
-
-class _Renamed(ProblemCollector):
-    """Reports plan problems with the real path of the plan folder instead of `plan/...`."""
-
-    def __init__(self, inner: ProblemCollector, root: Path):
-        self.inner, self.root = inner, root
-
-    @property
-    def problems(self):  # type: ignore[override]
-        return self.inner.problems
-
-    def add(self, file, message, *, line=None, column=None):
-        self.inner.add(str(self.root / Path(file).name), message, line=line, column=column)
 
 
 def write_plan(plan: Plan, out_dir: str | Path) -> None:

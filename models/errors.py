@@ -9,6 +9,7 @@ pass instead of one error at a time.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 MAX_PROBLEMS_REPORTED = 20
 
@@ -61,3 +62,21 @@ class ProblemCollector:
     def raise_if_any(self) -> None:
         if self.problems:
             raise InputError(self.problems)
+
+
+class RenamedFiles(ProblemCollector):
+    """A view of a collector that reports problems under another file name.
+
+    Validation speaks of `plan/targets.csv` or `actuals.csv`; a user who passed `~/q2/targets.csv`
+    or `outcomes.csv` must read that path instead.
+    """
+
+    def __init__(self, inner: ProblemCollector, rename: Callable[[str], str]):
+        self.inner, self.rename = inner, rename
+
+    @property
+    def problems(self) -> list[Problem]:  # type: ignore[override]
+        return self.inner.problems
+
+    def add(self, file: str, message: str, *, line: int | None = None, column: str | None = None) -> None:
+        self.inner.add(self.rename(file), message, line=line, column=column)
