@@ -130,6 +130,33 @@ def scaled_curve(curve: pd.DataFrame, factor: float) -> pd.DataFrame:
     return out
 
 
+def _component_on_all(components: list[tuple[str, str, str, float]], metric: str, dataset: Dataset) -> str | None:
+    """The candidate component paying `metric` on every product, if there is one."""
+    everything = tuple(dataset.product_ids)
+    for k, m, spec, _ in components:
+        if m == metric and tuple(resolve_products(spec, dataset.product_ids, dataset.groups)) == everything:
+            return k
+    return None
+
+
+def _move_toward(weights: dict[str, float], in_force: dict[str, float] | None, target: str,
+                 max_change: float) -> dict[str, float]:
+    """Weights moved from those in force toward all weight on `target`, each by at most `max_change`."""
+    if not in_force:
+        return {k: float(k == target) for k in weights}
+    start = {k: in_force.get(k, 0.0) for k in weights}
+    gain = min(max_change, 1.0 - start[target])
+    out = dict(start)
+    out[target] += gain
+    for k in sorted((k for k in start if k != target), key=lambda k: -start[k]):  # take from the largest first
+        take = min(gain, start[k], max_change)
+        out[k] -= take
+        gain -= take
+    if gain > 1e-12:  # the others could not give enough within the limit: give the rest back
+        out[target] -= gain
+    return out
+
+
 def _same_plan(a: Plan, b: Plan) -> bool:
     if a is b:
         return True
@@ -252,6 +279,15 @@ def recommend(
             if w0 is not None and structure == "components" and curve_name.startswith("curve in force"):
                 tried.append(("weights in force, new targets", None,
                               with_weights(shape, {k: w0.get(k, 0.0) for k, *_ in components}), None))
+            if structure == "components" and curve_name == "linear commission":
+                # The baselines' own shape, moved from the weights in force as far as the change
+                # limit allows: where the limit allows the whole move, this is the baseline itself.
+                for metric in ("margin", "revenue"):
+                    toward = _component_on_all(components, metric, dataset)
+                    if toward is not None:
+                        weights = _move_toward(shape.weights, w0, toward, max_change)
+                        tried.append((f"toward a {metric} commission within the change limit", None,
+                                      with_weights(shape, weights), None))
     if in_force is not None:  # keeping the plan as it is, old targets included, is always allowed
         tried.append(("plan in force unchanged", None, in_force, None))
     rows = []
