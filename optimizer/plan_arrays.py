@@ -532,7 +532,7 @@ class PlanSolver:
 
         Bounds, row limits and costs are changed in place; coefficients too unless very many moved
         (then the matrix is passed again with the old basis). A change of shape — other reps,
-        products, open periods — rebuilds the model, still warm-started where the shape allows.
+        products, open periods, products sold — rebuilds the model and solves it cold.
         """
         started = time.perf_counter()
         structure = plan_structure(new_params, self.in_force)
