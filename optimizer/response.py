@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import highspy
 import numpy as np
@@ -60,15 +61,16 @@ class Curve:
     def from_frame(cls, curve: pd.DataFrame) -> "Curve":
         return cls(curve["attainment"].to_numpy(float), curve["payout"].to_numpy(float))
 
-    @property
+    # cached: the simulator asks for these once per rep, period and component
+    @cached_property
     def slopes(self) -> np.ndarray:
         return np.diff(self.y) / np.diff(self.x)
 
-    @property
+    @cached_property
     def lengths(self) -> np.ndarray:
         return np.diff(self.x)
 
-    @property
+    @cached_property
     def is_concave(self) -> bool:
         """Slopes non-increasing, the last one ≥ 0 (the flat tail keeps it concave), f(0) = 0."""
         slopes = np.append(self.slopes, 0.0)
