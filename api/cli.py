@@ -59,10 +59,14 @@ def input_errors() -> Iterator[None]:
         fail_input(error)
 
 
-def load_inputs(dataset_dir: Path, assumptions_file: Path | None):
+def load_inputs(dataset_dir: Path, assumptions_file: Path | None, *, need_open_periods: bool = True):
     with input_errors():
         dataset = load_dataset(dataset_dir)
         assumptions = load_assumptions(assumptions_file, dataset) if assumptions_file else None
+        if need_open_periods and not dataset.company.open_periods:
+            raise InputError.single(
+                "company.yaml", f"{dataset.company.current_period!r} is the last period: there is no open period to plan",
+                column="current_period")
     return dataset, assumptions
 
 
@@ -213,7 +217,7 @@ def pay(
     as_json: JsonOpt = False,
 ) -> None:
     """Pay each rep per period under a plan (§4.3), with every intermediate figure."""
-    dataset, assumption_set = load_inputs(dataset_dir, assumptions)
+    dataset, assumption_set = load_inputs(dataset_dir, assumptions, need_open_periods=False)
     with input_errors():
         plan = load_plan(plan_dir, dataset)
         frame = read_outcomes(outcomes, dataset)

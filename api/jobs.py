@@ -144,7 +144,7 @@ def run_review(job: JobRow, session_factory: sessionmaker, settings: Settings) -
     recommendation = recommend(dataset, assumptions, options=options,
                                in_force_only=bool(job.params.get("in_force_only", False)))
     if recommendation.status not in (OPTIMAL, FEASIBLE_TIME_LIMIT):
-        message = getattr(recommendation.plan_result, "message", "") or ""
+        message = recommendation.message or getattr(recommendation.plan_result, "message", "") or ""
         raise JobFailed(f"no usable recommendation: solver status {recommendation.status}"
                         + (f" ({message})" if message else ""))
     return review_outputs(recommendation, currency=dataset.company.currency)

@@ -32,7 +32,7 @@ from optimizer.incentive import IncentiveResult, incentive_weights
 from optimizer.parameters import Parameters, effective_parameters
 from optimizer.plan_lp import PlanResult, plan_targets
 from optimizer.response import Curve, Simulation, simulate
-from optimizer.solve import FEASIBLE_TIME_LIMIT, OPTIMAL, SolveOptions
+from optimizer.solve import ERROR, FEASIBLE_TIME_LIMIT, OPTIMAL, SolveOptions
 
 logger = logging.getLogger(__name__)
 
@@ -239,6 +239,11 @@ def recommend(
     started = time.perf_counter()
     params = effective_parameters(dataset, assumptions)
     plan_result = plan_targets(dataset, assumptions, options=options, params=params)
+    if len(params.open_index) == 0:
+        return Recommendation(status=ERROR, plan=None, plan_result=plan_result,
+                              message=f"current_period {dataset.company.current_period!r} is the last period: "
+                                      "there is no open period to re-plan",
+                              seconds=time.perf_counter() - started)
     if plan_result.status not in (OPTIMAL, FEASIBLE_TIME_LIMIT):
         return Recommendation(status=plan_result.status, plan=None, plan_result=plan_result,
                               message=f"plan LP: {plan_result.message or plan_result.status}",

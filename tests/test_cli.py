@@ -77,3 +77,24 @@ def test_generate_writes_a_dataset_that_solves(tmp_path):
     dataset = load_dataset(out)
     assert len(dataset.reps) == 12 and len(dataset.company.open_periods) == 4
     assert run_json("solve", str(out))["status"] == "optimal"
+
+
+def test_a_year_with_no_open_period_is_refused_with_the_key_named(tmp_path):
+    import shutil
+
+    import yaml
+
+    folder = tmp_path / "closed"
+    shutil.copytree(SAMPLE, folder)
+    (folder / "actuals.csv").unlink()  # actuals would otherwise have to cover the whole year
+    company = yaml.safe_load((folder / "company.yaml").read_text())
+    company["current_period"] = company["periods"][-1]
+    (folder / "company.yaml").write_text(yaml.safe_dump(company))
+    for command in (["solve", str(folder)], ["recommend", str(folder)]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2, result.output
+        assert "company.yaml, key 'current_period'" in result.output and "no open period" in result.output
+    from optimizer.recommend import recommend
+
+    recommendation = recommend(load_dataset(folder))
+    assert recommendation.status == "error" and "no open period" in recommendation.message
