@@ -289,6 +289,8 @@ def simulate_orders(data: ResponseData) -> tuple[np.ndarray, int]:
     orders = np.zeros((R, P, T))
     h = _highs()
     pairs = [(r, t) for r in range(R) for t in range(T) if np.any(data.cap[r, :, t] > 0)]
+    if not pairs:  # nobody can sell anything: no model to solve
+        return orders, 0
     b = _Builder()
     placed = []
     for r, t in pairs:
@@ -336,7 +338,7 @@ class Simulation:
     """The §4.5 response of the reps to one plan over the open periods."""
 
     orders: pd.DataFrame  # rep_id, product_id, period, orders (after market scaling; rows with orders > 0)
-    alignment_efficiency: float | None  # margin ÷ plan LP margin (None when the plan LP has none)
+    alignment_efficiency: float | None  # margin ÷ plan LP margin (None unless the plan LP margin is > 0)
     margin: float
     revenue: float
     pay_cost: float
@@ -428,7 +430,8 @@ def simulate(
         "period": np.tile(params.open_periods, len(params.reps)),
         "pay": pay.ravel(),
     })
-    efficiency = margin / plan_margin if plan_margin else None
+    # a ratio to a plan that makes no margin (or loses money) would read as nonsense, e.g. 15.2
+    efficiency = margin / plan_margin if plan_margin is not None and plan_margin > 0 else None
     return Simulation(
         orders=orders, alignment_efficiency=efficiency, margin=margin, revenue=revenue,
         pay_cost=float(pay.sum()), plan_margin=plan_margin,

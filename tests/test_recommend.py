@@ -113,3 +113,18 @@ def test_cli_simulate_rejects_a_plan_that_does_not_match(tmp_path):
     result = runner.invoke(app, ["simulate", str(folder), str(plan)])
     assert result.exit_code == 2
     assert "targets.csv" in result.output and "line 2" in result.output and "rep_id" in result.output
+
+
+def test_degenerate_markets_give_no_efficiency_rather_than_a_crash_or_nonsense():
+    from models.dataset import dataset_from_tables
+    from optimizer.recommend import recommend
+    from tests.instances import tiny_tables
+
+    nothing_to_sell = recommend(dataset_from_tables(tiny_tables(demand={"A": 0, "B": 0})))
+    assert nothing_to_sell.status == "optimal" and nothing_to_sell.alignment["recommended"] is None
+    losing = tiny_tables(products=[
+        {"product_id": "A", "name": "Alpha", "group": "legacy", "unit_price": 100, "unit_cost": 160},
+        {"product_id": "B", "name": "Beta", "group": "new", "unit_price": 200, "unit_cost": 300},
+    ])
+    # every order loses money: the plan LP's margin is negative, so a ratio to it would mislead
+    assert recommend(dataset_from_tables(losing)).alignment["recommended"] is None
