@@ -52,16 +52,23 @@ def kpi_targets(params: Parameters, orders: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def component_metrics(params: Parameters, grid: np.ndarray, plan: Plan) -> dict[str, np.ndarray]:
-    """metric_k per rep and period, (R, T), for each component k of a plan (§4.3)."""
-    pi = {p: i for i, p in enumerate(params.products)}
+def component_coefficients(params: Parameters, plan: Plan) -> dict[str, np.ndarray]:
+    """What one order adds to each component's metric (§4.3), per rep, product and period (R, P, T).
+
+    The metric's coefficient at the rep's market (v, g, 1, 1/qo, …) for the component's products,
+    0 for the others: the one place a component's metric is defined, for targets, pay, the
+    incentive LP and the rep response alike.
+    """
     out = {}
     for k, metric in zip(plan.components["component_id"], plan.components["metric"]):
-        member = np.zeros(len(params.products), dtype=bool)
-        member[[pi[p] for p in plan.component_products[k]]] = True
-        coef = params.rep_view(params.metric_coefficient(metric))
-        out[k] = (coef * grid * member[None, :, None]).sum(axis=1)
+        member = params.product_mask(plan.component_products[k])
+        out[k] = params.rep_view(params.metric_coefficient(metric)) * member[None, :, None]
     return out
+
+
+def component_metrics(params: Parameters, grid: np.ndarray, plan: Plan) -> dict[str, np.ndarray]:
+    """metric_k per rep and period, (R, T), for each component k of a plan (§4.3)."""
+    return {k: (coef * grid).sum(axis=1) for k, coef in component_coefficients(params, plan).items()}
 
 
 def component_targets(params: Parameters, orders: pd.DataFrame, plan: Plan, *,

@@ -40,6 +40,7 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from models.dataset import Plan
+from optimizer.cascade import component_coefficients
 from optimizer.parameters import Parameters
 from optimizer.payout import target_grid
 from optimizer.response import Curve
@@ -100,11 +101,10 @@ def incentive_weights(
     o_star = planned[:, :, open_t]
     h = params.hours_per_order()[:, :, open_t]
     cap = params.order_cap()[:, :, open_t]
-    effort = params.company.effort_aversion * (params.comfort[:, :, None] - 1.0) * h
+    effort = params.felt_effort()[:, :, open_t]
     margin = params.rep_view(params.margin)[:, :, open_t]
     targets = target_grid(params, plan)
-    metric_of = dict(zip(plan.components["component_id"], plan.components["metric"]))
-    pi = {p: i for i, p in enumerate(params.products)}
+    coefficients = component_coefficients(params, plan)
     R, P, T = o_star.shape
     s_minus, s_plus = curve_slopes(Curve.from_frame(plan.curve))
     tvp = params.target_variable_pay
@@ -113,9 +113,7 @@ def incentive_weights(
     per_hour = np.zeros((R, K, P, T))
     has_target = np.zeros((R, K, T), bool)
     for ki, k in enumerate(ids):
-        member = np.zeros(P, bool)
-        member[[pi[p] for p in plan.component_products[k]]] = True
-        coef = params.rep_view(params.metric_coefficient(metric_of[k]))[:, :, open_t] * member[None, :, None]
+        coef = coefficients[k][:, :, open_t]
         target = targets[k][:, open_t]
         has_target[:, ki] = target > 1e-9  # a numerically zero target is no target
         safe = np.where(has_target[:, ki], target, 1.0)

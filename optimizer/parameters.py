@@ -66,6 +66,10 @@ class Parameters:
         )
         return per_market[self.rep_market] / self.skill[:, :, None]
 
+    def felt_effort(self) -> np.ndarray:
+        """e[r,p,t] = effort_aversion·(comfort[r,p] − 1)·h[r,p,t]: what an order feels like it costs (§4.5)."""
+        return self.company.effort_aversion * (self.comfort[:, :, None] - 1.0) * self.hours_per_order()
+
     def metric_coefficient(self, metric: str) -> np.ndarray:
         """How much one order adds to a metric (§4.3), per market, product, period (M, P, T)."""
         qo, mq, cm = self.quote_to_order, self.meeting_to_quote, self.call_to_meeting
@@ -82,6 +86,11 @@ class Parameters:
         if metric == "calls":
             return 1.0 / (cm * mq * qo)
         raise ValueError(f"unknown metric {metric!r}")
+
+    def product_mask(self, products) -> np.ndarray:
+        """(P,) True for the given product ids; ids this dataset does not have are ignored."""
+        wanted = set(products)
+        return np.array([p in wanted for p in self.products], dtype=bool)
 
     def rep_view(self, array_mpt: np.ndarray) -> np.ndarray:
         """An (M, P, T) array seen from each rep's market: (R, P, T)."""

@@ -40,6 +40,39 @@ def target_grid(params: Parameters, plan: Plan) -> dict[str, np.ndarray]:
     return out
 
 
+def pay_by_component(params: Parameters, plan: Plan, grid: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+    """Every figure of §4.3 per component, each an (R, T) array, for orders on the (R, P, T) grid.
+
+    Keys: metric, target, attainment (NaN without a target), curve_payout, effective_weight (ω/W_r)
+    and pay (the money the component pays).
+    """
+    metrics = component_metrics(params, grid, plan)
+    targets = target_grid(params, plan)
+    f = payout_curve(plan.curve)
+    weights = plan.weights
+    has_target = {k: targets[k] > 0 for k in plan.component_ids}
+    total_weight = sum(weights[k] * has_target[k] for k in plan.component_ids)  # W_r per (r, t)
+    tvp = params.target_variable_pay[:, None]
+    out = {}
+    for k in plan.component_ids:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            attainment = np.where(has_target[k], metrics[k] / np.where(has_target[k], targets[k], 1.0), np.nan)
+            share = np.where(has_target[k] & (total_weight > 0),
+                             weights[k] / np.where(total_weight > 0, total_weight, 1.0), 0.0)
+        payout = np.where(has_target[k], f(np.nan_to_num(attainment)), 0.0)
+        out[k] = {"metric": metrics[k], "target": targets[k], "attainment": attainment, "curve_payout": payout,
+                  "effective_weight": share, "pay": tvp * share * payout}
+    return out
+
+
+def pay_grid(params: Parameters, plan: Plan, grid: np.ndarray) -> np.ndarray:
+    """pay[r,t] (R, T) for orders on the (R, P, T) grid."""
+    total = np.zeros((len(params.reps), len(params.periods)))
+    for figures in pay_by_component(params, plan, grid).values():
+        total += figures["pay"]
+    return total
+
+
 def pay(params: Parameters, plan: Plan, outcomes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Pay per rep and period for outcome orders under a plan.
 
@@ -49,38 +82,20 @@ def pay(params: Parameters, plan: Plan, outcomes: pd.DataFrame) -> tuple[pd.Data
     Rep-periods without outcome rows are included (they may still earn nothing or a floor).
     """
     grid = orders_array(params, outcomes)
-    metrics = component_metrics(params, grid, plan)
-    targets = target_grid(params, plan)
-    f = payout_curve(plan.curve)
-    weights = plan.weights
     n_reps, n_periods = len(params.reps), len(params.periods)
-    has_target = {k: targets[k] > 0 for k in plan.component_ids}
-    total_weight = sum(weights[k] * has_target[k] for k in plan.component_ids)  # W_r per (r, t)
-    tvp = params.target_variable_pay[:, None]
-    pay_total = np.zeros((n_reps, n_periods))
-    details = []
-    for k in plan.component_ids:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            attainment = np.where(has_target[k], metrics[k] / np.where(has_target[k], targets[k], 1.0), np.nan)
-            share = np.where(has_target[k] & (total_weight > 0), weights[k] / np.where(total_weight > 0, total_weight, 1.0), 0.0)
-        payout = np.where(has_target[k], f(np.nan_to_num(attainment)), 0.0)
-        money = tvp * share * payout
-        pay_total += money
-        details.append(pd.DataFrame({
-            "rep_id": np.repeat(params.reps, n_periods),
-            "period": np.tile(params.periods, n_reps),
-            "component_id": k,
-            "metric": metrics[k].ravel(),
-            "target": targets[k].ravel(),
-            "attainment": attainment.ravel(),
-            "curve_payout": payout.ravel(),
-            "effective_weight": share.ravel(),
-            "pay": money.ravel(),
-        }))
+    reps, periods = np.repeat(params.reps, n_periods), np.tile(params.periods, n_reps)
+    components = pay_by_component(params, plan, grid)
+    details = [
+        pd.DataFrame({"rep_id": reps, "period": periods, "component_id": k,
+                      **{name: figures[name].ravel() for name in
+                         ("metric", "target", "attainment", "curve_payout", "effective_weight", "pay")}})
+        for k, figures in components.items()
+    ]
+    total = sum(figures["pay"] for figures in components.values())
     summary = pd.DataFrame({
-        "rep_id": np.repeat(params.reps, n_periods),
-        "period": np.tile(params.periods, n_reps),
+        "rep_id": reps,
+        "period": periods,
         "target_variable_pay": np.repeat(params.target_variable_pay, n_periods),
-        "pay": pay_total.ravel(),
+        "pay": np.asarray(total).ravel() if components else np.zeros(n_reps * n_periods),
     })
     return summary, pd.concat(details, ignore_index=True)

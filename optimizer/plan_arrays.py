@@ -235,13 +235,7 @@ def plan_layout(structure: Structure, params: Parameters, in_force: InForce | No
 
 
 def _component_members(params: Parameters, in_force: InForce) -> dict[str, np.ndarray]:
-    pi = {p: i for i, p in enumerate(params.products)}
-    out = {}
-    for component, products in in_force.component_products.items():
-        mask = np.zeros(len(params.products), dtype=bool)
-        mask[[pi[p] for p in products if p in pi]] = True
-        out[component] = mask
-    return out
+    return {k: params.product_mask(products) for k, products in in_force.component_products.items()}
 
 
 def _permutation(ordering, s, cols, rows, o_rep, o_product, o_t, change_period):

@@ -35,9 +35,9 @@ import pandas as pd
 
 from models.assumptions import AssumptionSet
 from models.dataset import Dataset, Plan
-from optimizer.cascade import component_metrics
+from optimizer.cascade import component_coefficients
 from optimizer.parameters import Parameters, effective_parameters
-from optimizer.payout import target_grid
+from optimizer.payout import pay_grid, target_grid
 
 logger = logging.getLogger(__name__)
 
@@ -104,13 +104,11 @@ def response_data(params: Parameters, plan: Plan) -> ResponseData:
     open_t = params.open_index
     h = params.hours_per_order()[:, :, open_t]
     cap = params.order_cap()[:, :, open_t]
-    comfort = params.comfort[:, :, None]
-    effort = params.company.effort_aversion * (comfort - 1.0) * h
+    effort = params.felt_effort()[:, :, open_t]
     margin = params.rep_view(params.margin)[:, :, open_t]
     targets = target_grid(params, plan)
     weights = plan.weights
     ids = plan.component_ids
-    pi = {p: i for i, p in enumerate(params.products)}
     R, P, T, K = len(params.reps), len(params.products), len(open_t), len(ids)
     has_target = np.stack([targets[k][:, open_t] > 0 for k in ids], axis=1)  # (R, K, T)
     w = np.array([weights[k] for k in ids])[None, :, None]
@@ -118,11 +116,9 @@ def response_data(params: Parameters, plan: Plan) -> ResponseData:
     share = np.where(has_target & (total > 0), w / np.where(total > 0, total, 1.0), 0.0)
     pay_weight = params.target_variable_pay[:, None, None] * share
     per_order = np.zeros((R, K, P, T))
-    metric_of = dict(zip(plan.components["component_id"], plan.components["metric"]))
+    coefficients = component_coefficients(params, plan)
     for ki, k in enumerate(ids):
-        member = np.zeros(P, bool)
-        member[[pi[p] for p in plan.component_products[k]]] = True
-        coef = params.rep_view(params.metric_coefficient(metric_of[k]))[:, :, open_t] * member[None, :, None]
+        coef = coefficients[k][:, :, open_t]
         target = targets[k][:, open_t]
         safe = np.where(target > 0, target, 1.0)
         per_order[:, ki] = np.where(has_target[:, ki][:, None, :], coef / safe[:, None, :], 0.0)
@@ -374,23 +370,6 @@ def simulate_grid(params: Parameters, plan: Plan) -> tuple[np.ndarray, np.ndarra
     return full_scaled, full_chosen, solved
 
 
-def plan_pay(params: Parameters, plan: Plan, grid: np.ndarray) -> np.ndarray:
-    """§4.3 pay per (rep, period) for orders on the full (R, P, T) grid, as an (R, T) array."""
-    metrics = component_metrics(params, grid, plan)
-    targets = target_grid(params, plan)
-    f = Curve.from_frame(plan.curve)
-    weights = plan.weights
-    has = {k: targets[k] > 0 for k in plan.component_ids}
-    total = sum(weights[k] * has[k] for k in plan.component_ids)
-    out = np.zeros((len(params.reps), len(params.periods)))
-    for k in plan.component_ids:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            attainment = np.where(has[k], metrics[k] / np.where(has[k], targets[k], 1.0), 0.0)
-            share = np.where(has[k] & (total > 0), weights[k] / np.where(total > 0, total, 1.0), 0.0)
-        out += params.target_variable_pay[:, None] * share * np.where(has[k], f(attainment), 0.0)
-    return out
-
-
 def simulate(
     dataset: Dataset,
     plan: Plan,
@@ -417,7 +396,7 @@ def simulate(
     margin_rpt = params.rep_view(params.margin)
     margin = float((margin_rpt * grid)[:, :, open_t].sum())
     revenue = float((price * grid)[:, :, open_t].sum())
-    pay = plan_pay(params, plan, grid)[:, open_t]
+    pay = pay_grid(params, plan, grid)[:, open_t]
     r, p, t = np.nonzero(grid[:, :, open_t] > 1e-9)
     orders = pd.DataFrame({
         "rep_id": np.asarray(params.reps, dtype=object)[r],
