@@ -24,7 +24,9 @@ def test_benchmark_job_runs_and_is_listed(client, env):
         time.sleep(0.2)
     assert bench["status"] == "succeeded", bench
     assert bench["result"]["status"] == "optimal" and bench["result"]["variables"] > 0
-    assert bench["result"]["solve_s"] >= 0
+    result = bench["result"]
+    assert result["solve_s"] > 0 and result["floor_solve_s"] > 0
+    assert result["agree"] and abs(result["objective"] - result["floor_objective"]) <= 1e-6 * abs(result["floor_objective"])
     listing = client.get("/v1/benchmarks", headers=env.headers("viewer")).json()
     assert listing["count"] == 1 and listing["data"][0]["id"] == bench_id
     assert client.get("/v1/reviews/{}".format(bench_id), headers=env.headers("viewer")).status_code == 404
