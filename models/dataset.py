@@ -269,9 +269,6 @@ class Dataset:
     def with_plan(self, plan: Plan | None) -> "Dataset":
         return Dataset(**{**self.__dict__, "plan": plan})
 
-    def with_actuals(self, actuals: pd.DataFrame) -> "Dataset":
-        return Dataset(**{**self.__dict__, "actuals": actuals})
-
 
 # --------------------------------------------------------------------------------------------
 # Reading
@@ -478,21 +475,20 @@ def validate_plan(
     rep_ids: set[str],
     periods: set[str],
     problems: ProblemCollector,
-    prefix: str = "",
 ) -> Plan | None:
     """Validate the three plan files (components, curve, targets) against the dataset's ids."""
     before = len(problems.problems)
     frames = {}
     for name in PLAN_FILES:
         if name not in tables:
-            problems.add(prefix + name, "file is missing (a plan needs components, curve and targets)")
+            problems.add(name, "file is missing (a plan needs components, curve and targets)")
             continue
-        frame = validate_table(tables[name], name, RenamedFiles(problems, lambda name: prefix + name))
+        frame = validate_table(tables[name], name, problems)
         frames[name] = frame
     if len(problems.problems) > before:
         return None
     components, curve, targets = (frames[n] for n in PLAN_FILES)
-    comp_file = prefix + "plan/components.csv"
+    comp_file = "plan/components.csv"
     component_products: dict[str, tuple[str, ...]] = {}
     for i, row in components.iterrows():
         if row["metric"] not in METRICS:
@@ -508,7 +504,7 @@ def validate_plan(
     elif abs(components["weight"].sum() - 1.0) > 1e-6:
         problems.add(comp_file, f"weights must sum to 1 (they sum to {components['weight'].sum():.6g})",
                      column="weight")
-    curve_file = prefix + "plan/curve.csv"
+    curve_file = "plan/curve.csv"
     if len(curve) < 2:
         problems.add(curve_file, "the payout curve needs at least two points")
     else:
@@ -518,7 +514,7 @@ def validate_plan(
         for i in np.flatnonzero(steps <= 0):
             problems.add(curve_file, "attainment must increase from row to row", line=int(i) + 3,
                          column="attainment")
-    target_file = prefix + "plan/targets.csv"
+    target_file = "plan/targets.csv"
     check_reference(targets, target_file, "rep_id", rep_ids, "rep", problems)
     check_reference(targets, target_file, "component_id", set(components["component_id"]), "component", problems)
     check_reference(targets, target_file, "period", periods, "period (not listed in company.yaml)", problems)
