@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -269,12 +269,13 @@ def recommend(
     # simulation judges them all; the best simulated margin wins and `selected` names it.
     tried: list[tuple[str, float | None, Plan, IncentiveResult | None]] = []
     for structure, components in structures.items():
+        targeted = make_plan(dataset, params, orders, components, base_curve, keep_closed_from=in_force)
         for curve_name, curve in curves.items():
             if structure == "product quotas" and curve_name != "capped at target":
                 continue  # product quotas only make sense capped: uncapped they are a margin commission
             if in_force_only and curve_name != next(iter(curves)):
                 continue  # the plan's own structure and curve: only the weights and targets move
-            shape = make_plan(dataset, params, orders, components, scaled_curve(curve, kappa), keep_closed_from=in_force)
+            shape = replace(targeted, curve=scaled_curve(curve, kappa))  # same targets, another curve
             for eps in EPSILONS:
                 result = incentive_weights(params, shape, planned, in_force=w0, max_weight_change=max_change,
                                            epsilon=eps)
