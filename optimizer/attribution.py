@@ -71,7 +71,8 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:+.0f} %".replace("-", "−")
 
 
-def attribution(dataset: Dataset, assumptions: AssumptionSet | None, *, in_force: tuple[Parameters, pd.DataFrame],
+def attribution(dataset: Dataset, assumptions: AssumptionSet | None, *, parent: AssumptionSet | None,
+                in_force: tuple[Parameters, pd.DataFrame],
                 reference: tuple[Parameters, pd.DataFrame], planned: tuple[Parameters, pd.DataFrame]) -> dict:
     """Per market (and product inside it): in force, planned, total change and its two parts.
 
@@ -109,8 +110,8 @@ def attribution(dataset: Dataset, assumptions: AssumptionSet | None, *, in_force
                              f"{assumption_text(assumptions, market)} {_pct(rev['assumptions_share'])}, "
                              f"re-planning {_pct(rev['replanning_share'])}")
         markets.append(entry)
-    return {"reference": "in force = the plan in force's simulated response under "
-                         + (f"the parent of {assumptions.name!r}" if assumptions is not None else "no assumptions")
-                         + "; assumptions = plan LP under the set − plan LP under its parent; "
-                           "re-planning = plan LP under the parent − in force",
+    base = f"parent assumptions {parent.name!r}" if parent is not None else "no assumptions"
+    return {"reference": f"in force = the plan in force's simulated response under {base}; "
+                         f"assumptions = plan LP under the set − plan LP under {base}; "
+                         f"re-planning = plan LP under {base} − in force",
             "markets": markets}

@@ -30,7 +30,7 @@ from optimizer.response import Simulation
 logger = logging.getLogger(__name__)
 
 LOSER = -0.005  # change_share below this: the rep loses pay (above +0.005: a winner)
-HEADROOM = 1.01  # aim 1 % above the floor, so that market scaling between reps does not undo the repair
+HEADROOM = 1.02  # aim 2 % above the floor, so that market scaling between reps does not undo the repair
 MIN_SCALE = 0.05  # targets are never cut below 5 % of the plan LP's
 
 
@@ -76,7 +76,7 @@ class Repair:
 
 def repair_pay_cut(plan: Plan, params: Parameters, floor: np.ndarray,
                    evaluate: Callable[[list[Plan]], list[Simulation]], *, start: np.ndarray | None = None,
-                   first: Simulation | None = None, max_rounds: int = 6) -> Repair:
+                   first: Simulation | None = None, max_rounds: int = 8) -> Repair:
     """Lower the targets of the reps `plan` pays below `floor` until the exact simulation keeps the rule.
 
     `evaluate` simulates a batch of plans (the recommendation's one entry point for simulations);
@@ -104,7 +104,7 @@ def repair_pay_cut(plan: Plan, params: Parameters, floor: np.ndarray,
                 slope = (np.log(np.maximum(pay, 1e-9)) - np.log(np.maximum(old_pay, 1e-9))) / \
                     (np.log(scale) - np.log(old_scale))
             usable = np.isfinite(slope) & (np.abs(np.log(scale) - np.log(old_scale)) > 1e-6)
-            elasticity = np.where(usable, np.clip(slope, -3.0, -0.3), -1.0)
+            elasticity = np.where(usable, np.clip(slope, -3.0, -0.1), -1.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(pay > 0, goal / pay, 4.0)
         proposal = scale * np.power(np.clip(ratio, 0.25, 4.0), 1.0 / elasticity)

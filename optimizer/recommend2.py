@@ -1,0 +1,405 @@
+"""The alignment engine (DESIGN.md §4.4–§4.9): recommend a plan a comp committee can sign, and compare it.
+
+Pipeline: effective parameters → plan LP (§4.1) → targets for every candidate component cascaded
+from the planned orders (§4.2) → the rule-keeping search (`optimizer.signable`: incentive LP per
+component subset, payout curves of the family, per-rep target repair for the pay-cut rule, the exact
+simulation as the judge) → the baselines at the same budget (the plan in force as is, a flat revenue
+commission, an equal share of gross margin) → the outputs: comparison, frontier, pay impact,
+every change with its reason, the per-rep target adjustments and the attribution of each market's
+change to the assumption set and to re-planning.
+
+Rules (`models.rules.Rules`, from company.yaml unless overridden): at most `max_components`
+components; no rep's expected pay more than `max_pay_cut` below the plan in force; weights within
+`max_weight_change` of the plan-year `baseline` (default: the plan in force); the curve in the
+family; the budget — reported with its amount when the pay-cut rule needs more than it allows.
+When no candidate keeps the component count and the pay-cut rule, the status is `rules_unmet`
+and `unmet` names the rule and the amount. `recommend` is a pure function of data.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from functools import partial
+
+import numpy as np
+import pandas as pd
+
+from models.assumptions import AssumptionSet
+from models.dataset import Dataset, Plan, resolve_products
+from models.rules import Rules
+from optimizer.attribution import attribution
+from optimizer.cascade import component_targets, orders_array
+from optimizer.changes import component_changes, curve_changes, target_changes
+from optimizer.parameters import Parameters, effective_parameters
+from optimizer.pay_rules import pay_floor, pay_impact, pay_per_rep
+from optimizer.plan_lp import PlanResult, plan_targets
+from optimizer.response import Simulation, simulate
+from optimizer.signable import SearchInputs, SearchResult, evaluate_candidates, search
+from optimizer.solve import ERROR, FEASIBLE_TIME_LIMIT, OPTIMAL, SolveOptions
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Recommendation", "recommend", "simulate", "baseline_plans", "RULES_UNMET"]
+
+RULES_UNMET = "rules_unmet"  # no candidate keeps max_components and max_pay_cut: `unmet` says why
+BASELINES = ("in_force", "flat_revenue", "gross_margin_share")
+LINEAR_UNCAPPED = ((0.0, 0.0), (1.0, 1.0), (1000.0, 1000.0))  # pay ∝ metric (flat only after 1000 × target)
+PLACEHOLDER_CURVE = ((0.0, 0.0), (1.0, 1.0))  # the targeted pool's curve before a family member is chosen
+
+
+@dataclass
+class Recommendation:
+    """A recommended plan with its plan LP, alignment scores, comparison and every output of §4.9."""
+
+    status: str  # optimal | feasible_time_limit | rules_unmet | infeasible | unbounded | error
+    plan: Plan | None  # recommended plan (components, curve, targets)
+    plan_result: PlanResult  # the plan LP behind the targets
+    alignment: dict[str, float] = field(default_factory=dict)  # recommended, in_force, flat_revenue, gross_margin_share
+    comparison: pd.DataFrame = field(default_factory=pd.DataFrame)  # plan, alignment_efficiency, margin, revenue, pay_cost, pay_cost_share
+    adjustments: pd.DataFrame = field(default_factory=pd.DataFrame)  # rep_id, component_id, period, in_force, recommended, delta, reason
+    weight_changes: pd.DataFrame = field(default_factory=pd.DataFrame)  # component_id, metric, products, in_force, recommended, delta
+    binding: list[str] = field(default_factory=list)  # rules that bind: max_components, max_pay_cut, change_limit, budget
+    selected: str = ""  # which candidate won, and why
+    candidates: pd.DataFrame = field(default_factory=pd.DataFrame)  # every candidate the simulation judged
+    pay_scale: float = 1.0  # factor on the curve's payout to meet the budget at target (1 = unchanged)
+    message: str = ""
+    seconds: float = 0.0
+    simulations: dict[str, Simulation] = field(default_factory=dict)
+    frontier: list[dict] = field(default_factory=list)  # best rule-keeping plan per component count
+    pay_impact: dict = field(default_factory=dict)  # per rep in force vs recommended pay, losers, winners, ...
+    changes: list[dict] = field(default_factory=list)  # every change with its reason
+    attribution: dict = field(default_factory=dict)  # per market: assumption set's part vs re-planning's part
+    rules: dict = field(default_factory=dict)  # the rules applied (after overrides)
+    unmet: list[dict] = field(default_factory=list)  # rules not kept: {rule, amount, message}
+    target_scale: pd.DataFrame = field(default_factory=pd.DataFrame)  # rep_id, scale (pay-cut repair)
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary (per-rep rows for the adjustments and the pay impact)."""
+        return {
+            "status": self.status,
+            "message": self.message,
+            "alignment": self.alignment,
+            "selected": self.selected,
+            "binding": self.binding,
+            "rules": self.rules,
+            "unmet": self.unmet,
+            "pay_scale": self.pay_scale,
+            "plan_lp": {"status": self.plan_result.status, "margin": self.plan_result.margin,
+                        "revenue": self.plan_result.revenue, "soft_slacks": self.plan_result.slacks},
+            "comparison": _records(self.comparison),
+            "frontier": self.frontier,
+            "pay_impact": self.pay_impact,
+            "changes": self.changes,
+            "attribution": self.attribution,
+            "candidates": _records(self.candidates),
+            "weight_changes": _records(self.weight_changes),
+            "adjustments": _records(self.adjustments),
+            "plan": None if self.plan is None else {
+                "components": _records(self.plan.components),
+                "curve": _records(self.plan.curve),
+            },
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    if frame is None or len(frame) == 0:
+        return []
+    clean = frame.astype(object).where(pd.notna(frame), None)
+    return [{k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in row.items()}
+            for row in clean.to_dict(orient="records")]
+
+
+# --------------------------------------------------------------------------------------------
+# Plans
+
+
+def make_plan(dataset: Dataset, params: Parameters, orders: pd.DataFrame, components: list[tuple[str, str, str, float]],
+              curve, *, keep_closed_from: Plan | None = None) -> Plan:
+    """A plan whose targets are the planned orders' metrics (attainment 1 at the plan) in open periods."""
+    frame = pd.DataFrame(components, columns=["component_id", "metric", "products", "weight"])
+    products = {}
+    for k, _, spec, _ in components:
+        resolved = resolve_products(spec, dataset.product_ids, dataset.groups)
+        if isinstance(resolved, str):
+            raise ValueError(f"component {k!r}: {resolved}")
+        products[k] = tuple(resolved)
+    curve_frame = curve if isinstance(curve, pd.DataFrame) else pd.DataFrame(list(curve), columns=["attainment", "payout"])
+    shape = Plan(components=frame, curve=curve_frame.reset_index(drop=True),
+                 targets=pd.DataFrame(columns=["rep_id", "component_id", "period", "target"]),
+                 component_products=products)
+    targets = component_targets(params, orders, shape, keep_closed_from=keep_closed_from)
+    return Plan(components=frame, curve=shape.curve, targets=targets, component_products=products)
+
+
+def scaled_curve(curve: pd.DataFrame, factor: float) -> pd.DataFrame:
+    out = curve[["attainment", "payout"]].copy().reset_index(drop=True)
+    out["payout"] = out["payout"] * factor
+    return out
+
+
+def candidate_components(dataset: Dataset, in_force_only: bool, *, per_product: bool = False
+                         ) -> list[tuple[str, str, str, float]]:
+    """Components in force, plus a margin component per product group (and per product) and on all products."""
+    out: list[tuple[str, str, str, float]] = []
+    plan = dataset.plan
+    if plan is not None:
+        for row in plan.components.itertuples():
+            out.append((row.component_id, row.metric, row.products, float(row.weight)))
+    if plan is not None and in_force_only:
+        return out
+    taken = {k for k, *_ in out}
+    have = {(metric, tuple(resolve_products(spec, dataset.product_ids, dataset.groups))) for _, metric, spec, _ in out}
+    for group in dataset.groups:
+        key = ("margin", tuple(dataset.groups[group]))
+        name = f"margin_{group}"
+        if key not in have and name not in taken:
+            out.append((name, "margin", f"group:{group}", 0.0))
+    if per_product:
+        for product in dataset.product_ids:
+            key, name = ("margin", (product,)), f"margin_{product}"
+            if key not in have and name not in taken:
+                out.append((name, "margin", product, 0.0))
+    if ("margin", tuple(dataset.product_ids)) not in have and "margin" not in taken:
+        out.append(("margin", "margin", "*", 0.0))
+    if plan is None:  # nothing in force: start from equal weights (no change limit applies)
+        out = [(k, m, s, 1.0 / len(out)) for k, m, s, _ in out]
+    return out
+
+
+def budget_of(rate: float, plan_result: PlanResult) -> float:
+    """comp_budget_rate × planned revenue (open periods)."""
+    return rate * (plan_result.revenue or 0.0)
+
+
+def budget_scale(params: Parameters, plan_result: PlanResult, rate: float | None = None) -> float:
+    """κ ≤ 1 so that pay at target, κ·Σ_{r,t} tvp, stays within comp_budget_rate × planned revenue."""
+    rate = params.company.comp_budget_rate if rate is None else rate
+    pay_at_target = float(params.target_variable_pay.sum()) * len(params.open_index)
+    budget = budget_of(rate, plan_result)
+    if pay_at_target <= 0 or budget >= pay_at_target:
+        return 1.0
+    return budget / pay_at_target
+
+
+def baseline_plans(dataset: Dataset, params: Parameters, orders: pd.DataFrame, pay_scale: float) -> dict[str, Plan]:
+    """The three baselines of §4.4 at the recommendation's budget (pay at plan = pay_scale·tvp).
+
+    Flat revenue commission and gross-margin share: one component on all products with targets at
+    the planned metric and a linear uncapped curve, so pay = pay_scale·tvp·metric/planned metric —
+    a per-rep commission rate on revenue (resp. margin). The plan in force is taken as it is.
+    """
+    linear = scaled_curve(pd.DataFrame(LINEAR_UNCAPPED, columns=["attainment", "payout"]), pay_scale)
+    plans = {
+        "flat_revenue": make_plan(dataset, params, orders, [("revenue", "revenue", "*", 1.0)], linear),
+        "gross_margin_share": make_plan(dataset, params, orders, [("margin", "margin", "*", 1.0)], linear),
+    }
+    if dataset.plan is not None:
+        plans = {"in_force": dataset.plan, **plans}
+    return plans
+
+
+# --------------------------------------------------------------------------------------------
+# Entry point
+
+
+def recommend(
+    dataset: Dataset,
+    assumptions: AssumptionSet | None = None,
+    *,
+    options: SolveOptions | None = None,
+    in_force_only: bool = False,
+    rules: Rules | None = None,
+    baseline: Plan | None = None,
+    parent: AssumptionSet | None = None,
+) -> Recommendation:
+    """Recommend the plan with the best simulated margin under the rules, and compare it.
+
+    `rules` default to the company's; `baseline` is the plan-year baseline the change limit counts
+    from (default: the plan in force); `parent` the assumptions the set was derived from (for the
+    attribution; default none).
+    """
+    started = time.perf_counter()
+    rules = rules or dataset.company.rules
+    params = effective_parameters(dataset, assumptions)
+    plan_result = plan_targets(dataset, assumptions, options=options, params=params)
+    failure = _plan_lp_failure(dataset, params, plan_result)
+    if failure is not None:
+        return Recommendation(status=failure[0], plan=None, plan_result=plan_result, message=failure[1],
+                              rules=rules.to_dict(), seconds=time.perf_counter() - started)
+    orders = plan_result.orders.copy()
+    orders["orders"] = orders["orders"].where(orders["orders"] > 1e-7, 0.0)  # solver noise is not a target
+    evaluate = partial(evaluate_candidates, dataset=dataset, params=params, plan_margin=plan_result.margin)
+    in_force_sim = evaluate([dataset.plan])[0] if dataset.plan is not None else None
+    inputs = search_inputs(dataset, params, plan_result, orders, rules, baseline, in_force_only, in_force_sim,
+                           evaluate)
+    found = search(inputs)
+    simulations = baseline_simulations(dataset, params, orders, inputs.pay_scale, in_force_sim, evaluate)
+    applied = {**rules.to_dict(), "comp_budget_rate": _budget_rate(dataset, rules),
+               "max_weight_change": inputs.max_weight_change}
+    if found.best is None:
+        return Recommendation(
+            status=RULES_UNMET, plan=None, plan_result=plan_result, message=found.unmet[0]["message"],
+            unmet=found.unmet, frontier=found.frontier, rules=applied, pay_scale=inputs.pay_scale,
+            candidates=pd.DataFrame([c.row() for c in found.candidates]),
+            comparison=comparison_frame(simulations), simulations=simulations,
+            alignment={name: s.alignment_efficiency for name, s in simulations.items()},
+            seconds=time.perf_counter() - started)
+    best = found.best
+    simulations = {"recommended": best.simulation, **simulations}
+    recommended = best.plan
+    in_force_pay = pay_per_rep(params, in_force_sim) if in_force_sim is not None else np.zeros(len(params.reps))
+    impact = pay_impact(params, in_force_pay, pay_per_rep(params, best.simulation))
+    scale = pd.DataFrame({"rep_id": params.reps, "scale": best.scale})
+    adjustments = target_adjustments(params, dataset.plan, recommended, assumptions)
+    source = f"assumptions {assumptions.name!r}" if assumptions is not None else "the dataset's market"
+    changes = (component_changes(dataset.plan, inputs.baseline_weights, recommended,
+                                 max_components=rules.max_components, max_weight_change=inputs.max_weight_change)
+               + curve_changes(dataset.plan, recommended, best.curve)
+               + target_changes(adjustments, scale, source))
+    alignment = {name: simulations[name].alignment_efficiency for name in ("recommended", *BASELINES)
+                 if name in simulations}
+    return Recommendation(
+        status=plan_result.status, plan=recommended, plan_result=plan_result, alignment=alignment,
+        comparison=comparison_frame(simulations), adjustments=adjustments,
+        weight_changes=weight_changes(dataset.plan, recommended),
+        binding=binding_rules(inputs, found, best), selected=f"{best.label}, {best.curve} "
+        f"(best simulated margin under the rules of {len(found.candidates)} candidates)",
+        candidates=pd.DataFrame([c.row() for c in found.candidates]), pay_scale=inputs.pay_scale,
+        message=comparison_message(alignment, found), seconds=time.perf_counter() - started,
+        simulations=simulations, frontier=found.frontier, pay_impact=impact, changes=changes,
+        attribution=market_attribution(dataset, assumptions, parent, params, plan_result, in_force_sim, options),
+        rules=applied, unmet=found.unmet, target_scale=scale,
+    )
+
+
+def _plan_lp_failure(dataset: Dataset, params: Parameters, plan_result: PlanResult) -> tuple[str, str] | None:
+    if len(params.open_index) == 0:
+        return ERROR, (f"current_period {dataset.company.current_period!r} is the last period: "
+                       "there is no open period to re-plan")
+    if plan_result.status not in (OPTIMAL, FEASIBLE_TIME_LIMIT):
+        return plan_result.status, f"plan LP: {plan_result.message or plan_result.status}"
+    return None
+
+
+def _budget_rate(dataset: Dataset, rules: Rules) -> float:
+    return rules.comp_budget_rate if rules.comp_budget_rate is not None else dataset.company.comp_budget_rate
+
+
+def search_inputs(dataset: Dataset, params: Parameters, plan_result: PlanResult, orders: pd.DataFrame,
+                  rules: Rules, baseline: Plan | None, in_force_only: bool, in_force_sim: Simulation | None,
+                  evaluate) -> SearchInputs:
+    """The targeted component pool, the limits and the per-rep pay floor of one recommendation."""
+    rate = _budget_rate(dataset, rules)
+    max_change = rules.max_weight_change if rules.max_weight_change is not None else dataset.company.max_weight_change
+    pool = candidate_components(dataset, in_force_only, per_product=not in_force_only)
+    targeted = make_plan(dataset, params, orders, pool, PLACEHOLDER_CURVE, keep_closed_from=dataset.plan)
+    baseline = baseline if baseline is not None else dataset.plan
+    in_force_pay = pay_per_rep(params, in_force_sim) if in_force_sim is not None else np.zeros(len(params.reps))
+    extra = [("plan in force unchanged", dataset.plan)] if dataset.plan is not None else []
+    return SearchInputs(
+        dataset=dataset, params=params, targeted=targeted, planned=orders_array(params, orders), rules=rules,
+        baseline_weights=baseline.weights if baseline is not None else None, max_weight_change=max_change,
+        pay_scale=budget_scale(params, plan_result, rate), floor=pay_floor(in_force_pay, rules.max_pay_cut),
+        budget=budget_of(rate, plan_result), evaluate=evaluate, extra=extra)
+
+
+def baseline_simulations(dataset: Dataset, params: Parameters, orders: pd.DataFrame, pay_scale: float,
+                         in_force_sim: Simulation | None, evaluate) -> dict[str, Simulation]:
+    """The baselines of §4.4, simulated (the plan in force's simulation is reused)."""
+    plans = baseline_plans(dataset, params, orders, pay_scale)
+    names = [name for name in plans if name != "in_force"]
+    out = dict(zip(names, evaluate([plans[name] for name in names])))
+    if in_force_sim is not None:
+        out = {"in_force": in_force_sim, **out}
+    return out
+
+
+def comparison_frame(simulations: dict[str, Simulation]) -> pd.DataFrame:
+    return pd.DataFrame([
+        {"plan": name, "alignment_efficiency": s.alignment_efficiency, "margin": s.margin, "revenue": s.revenue,
+         "pay_cost": s.pay_cost, "pay_cost_share": s.pay_cost / s.revenue if s.revenue else None}
+        for name, s in simulations.items()
+    ], columns=["plan", "alignment_efficiency", "margin", "revenue", "pay_cost", "pay_cost_share"])
+
+
+def binding_rules(inputs: SearchInputs, found: SearchResult, best) -> list[str]:
+    """The rules that shape the recommendation: the component count, the pay floor, the limit, the budget."""
+    out = []
+    if best.components >= inputs.rules.max_components:
+        out.append("max_components")
+    if np.any(best.scale < 1.0 - 1e-9):
+        out.append("max_pay_cut")
+    base = inputs.baseline_weights or {}
+    if base and any(abs(abs(w - base.get(k, 0.0)) - inputs.max_weight_change) < 1e-6 for k, w in best.plan.weights.items()):
+        out.append("max_weight_change")
+    if any(u["rule"] == "budget" for u in found.unmet) or inputs.pay_scale < 1.0:
+        out.append("budget")
+    return out
+
+
+def comparison_message(alignment: dict[str, float | None], found: SearchResult) -> str:
+    parts = [u["message"] for u in found.unmet]
+    best_baseline = max((v for k, v in alignment.items() if k != "recommended" and v is not None), default=None)
+    mine = alignment.get("recommended")
+    if best_baseline is not None and mine is not None and mine < best_baseline - 1e-9:
+        parts.append("the recommendation scores below a baseline; the baselines need not keep the rules "
+                     "(components, pay cut, change limit), see the comparison")
+    return "; ".join(parts)
+
+
+def market_attribution(dataset: Dataset, assumptions: AssumptionSet | None, parent: AssumptionSet | None,
+                       params: Parameters, plan_result: PlanResult, in_force_sim: Simulation | None,
+                       options: SolveOptions | None) -> dict:
+    """The attribution of §4.9: the parent's plan LP and the plan in force's response under the parent."""
+    if assumptions is None:
+        parent_params, parent_result, parent_in_force = params, plan_result, in_force_sim
+    else:
+        parent_params = effective_parameters(dataset, parent)
+        parent_result = plan_targets(dataset, parent, options=options, params=parent_params)
+        parent_in_force = (simulate(dataset, dataset.plan, params=parent_params, plan_margin=parent_result.margin)
+                           if dataset.plan is not None else None)
+    reference_orders = parent_result.orders if parent_result.orders is not None else plan_result.orders
+    in_force_orders = parent_in_force.orders if parent_in_force is not None else reference_orders
+    return attribution(dataset, assumptions, parent=parent, in_force=(parent_params, in_force_orders),
+                       reference=(parent_params, reference_orders), planned=(params, plan_result.orders))
+
+
+def weight_changes(in_force: Plan | None, recommended: Plan) -> pd.DataFrame:
+    """component_id, metric, products, in_force, recommended, delta (components of either plan)."""
+    old = in_force.weights if in_force is not None else {}
+    rows = []
+    for row in recommended.components.itertuples():
+        before = old.get(row.component_id, 0.0)
+        rows.append({"component_id": row.component_id, "metric": row.metric, "products": row.products,
+                     "in_force": before, "recommended": float(row.weight), "delta": float(row.weight) - before})
+    if in_force is not None:  # components in force that the recommendation drops
+        for row in in_force.components.itertuples():
+            if row.component_id not in recommended.weights:
+                rows.append({"component_id": row.component_id, "metric": row.metric, "products": row.products,
+                             "in_force": float(row.weight), "recommended": 0.0, "delta": -float(row.weight)})
+    return pd.DataFrame(rows, columns=["component_id", "metric", "products", "in_force", "recommended", "delta"])
+
+
+def target_adjustments(params: Parameters, in_force: Plan | None, recommended: Plan,
+                       assumptions: AssumptionSet | None) -> pd.DataFrame:
+    """Per rep, component and open period: target in force, recommended, delta, reason."""
+    open_set = set(params.open_periods)
+    new = recommended.targets[recommended.targets["period"].isin(open_set)]
+    key = ["rep_id", "component_id", "period"]
+    if in_force is not None:
+        old = in_force.targets[in_force.targets["period"].isin(open_set)].rename(columns={"target": "in_force"})
+        frame = new.rename(columns={"target": "recommended"}).merge(old[key + ["in_force"]], on=key, how="outer")
+    else:
+        frame = new.rename(columns={"target": "recommended"}).assign(in_force=np.nan)
+    frame["delta"] = frame["recommended"].fillna(0.0) - frame["in_force"].fillna(0.0)
+    source = f"assumptions {assumptions.name!r}" if assumptions is not None else "the dataset's market"
+    frame["reason"] = np.where(
+        frame["in_force"].isna(), "new component: target from the plan LP's orders",
+        np.where(frame["recommended"].isna(), "component dropped",
+                 f"re-planned from the plan LP under {source}"))
+    order = {t: i for i, t in enumerate(params.periods)}
+    frame = frame.sort_values(key, key=lambda s: s.map(order) if s.name == "period" else s)
+    return frame[key + ["in_force", "recommended", "delta", "reason"]].reset_index(drop=True)
