@@ -1,8 +1,12 @@
 """`comptune recommend` and `comptune simulate`: the alignment engine on the command line (§4.4–§4.6).
 
-`recommend` solves the plan LP, the incentive LP and the exact response simulation of the
-recommendation and the three baselines, prints the comparison and the changes against the plan in
-force, and can write the recommended plan in the `plan/` format. `simulate` scores any plan folder
+`recommend` finds the plan with the best simulated margin under the rules of DESIGN.md §4.9 (at most
+`max_components` components, no rep's pay cut by more than `max_pay_cut`, weights within
+`max_weight_change` of the baseline, the payout curve in its family, the budget), compares it with
+the three baselines, prints the frontier, the pay impact, every change and the attribution of each
+market's change, and can write the recommended plan in the `plan/` format. The rules come from
+`company.yaml`; the flags of the same names override them. Exit 1 when no plan keeps the component
+count and the pay-cut rule (the reason names the rule and the amount). `simulate` scores any plan folder
 against a dataset, so that a comp designer can test a hand-made plan. Exit codes as in `api.cli`.
 """
 
@@ -13,17 +17,20 @@ import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
+import pandas as pd
 import typer
 from rich.table import Table
 
 from api.cli import (
-    EXIT_NO_ANSWER, AssumptionsOpt, DatasetArg, JsonOpt, OutOpt, PlanDirArg, console, input_errors, load_inputs,
-    staged_output,
+    EXIT_NO_ANSWER, AssumptionsOpt, DatasetArg, JsonOpt, OutOpt, PlanDirArg, console, err_console, input_errors,
+    load_inputs, staged_output,
 )
 from models.dataset import load_plan, write_plan
+from models.rules import Rules
 from optimizer.parameters import effective_parameters
+from optimizer.pay_rules import pay_impact_frame
 from optimizer.plan_lp import plan_targets
-from optimizer.recommend import recommend as recommend_plan
+from optimizer.recommend2 import recommend as recommend_plan
 from optimizer.response import simulate as simulate_plan
 from optimizer.solve import FEASIBLE_TIME_LIMIT, OPTIMAL, SolveOptions
 
@@ -35,6 +42,12 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.1f} %"
 
 
+def _rule_overrides(dataset, **given) -> Rules:
+    """The company's rules with the flags given on the command line (exit 2 naming a bad one)."""
+    with input_errors():
+        return dataset.company.rules.overridden(given, file="command line")
+
+
 def recommend(
     dataset_dir: DatasetArg,
     assumptions: AssumptionsOpt = None,
@@ -42,16 +55,36 @@ def recommend(
     as_json: JsonOpt = False,
     in_force_only: Annotated[bool, typer.Option("--in-force-only", help="Weigh only the components in force.")] = False,
     time_limit: Annotated[Optional[float], typer.Option("--time-limit", help="Seconds for the plan LP.")] = None,
+    max_components: Annotated[Optional[int], typer.Option(
+        "--max-components", help="At most this many components (company.yaml max_components, default 4).")] = None,
+    max_pay_cut: Annotated[Optional[float], typer.Option(
+        "--max-pay-cut", help="No rep's expected pay more than this share below the plan in force (default 0.05).")] = None,
+    comp_budget_rate: Annotated[Optional[float], typer.Option(
+        "--comp-budget-rate", help="Expected variable pay ÷ planned revenue at most (company.yaml).")] = None,
+    max_weight_change: Annotated[Optional[float], typer.Option(
+        "--max-weight-change", help="Largest move of a weight from the plan-year baseline (company.yaml).")] = None,
+    curve_threshold: Annotated[Optional[str], typer.Option(
+        "--curve-threshold", help="LOW,HIGH bounds of the payout curve's threshold (default 0,0.5).")] = None,
+    curve_slope_above_target: Annotated[Optional[str], typer.Option(
+        "--curve-slope-above-target", help="LOW,HIGH bounds of the slope above target (default 0,2).")] = None,
+    curve_cap: Annotated[Optional[str], typer.Option(
+        "--curve-cap", help="LOW,HIGH bounds of the cap, × pay at target (default 1,3).")] = None,
 ) -> None:
-    """Recommend targets and component weights (§4.4) and compare them with the baselines (§4.5)."""
+    """Recommend the plan with the best simulated margin under the rules (§4.9) and compare it with the baselines."""
     dataset, assumption_set = load_inputs(dataset_dir, assumptions)
+    rules = _rule_overrides(dataset, max_components=max_components, max_pay_cut=max_pay_cut,
+                            comp_budget_rate=comp_budget_rate, max_weight_change=max_weight_change,
+                            curve_threshold=curve_threshold, curve_slope_above_target=curve_slope_above_target,
+                            curve_cap=curve_cap)
     rec = recommend_plan(dataset, assumption_set, options=SolveOptions(time_limit=time_limit),
-                         in_force_only=in_force_only)
+                         in_force_only=in_force_only, rules=rules)
     if as_json:
         sys.stdout.write(json.dumps(rec.to_dict(), indent=2, default=float) + "\n")
     if rec.status not in (OPTIMAL, FEASIBLE_TIME_LIMIT) or rec.plan is None:
         if not as_json:
             console.print(f"status: {rec.status} — {rec.message}")
+        else:
+            err_console.print(f"status: {rec.status} — {rec.message}", markup=False, highlight=False)
         raise typer.Exit(EXIT_NO_ANSWER)
     if not as_json:
         cur = dataset.company.currency
@@ -63,10 +96,11 @@ def recommend(
                           f"{row.revenue:,.0f}", f"{row.pay_cost:,.0f}", _pct(row.pay_cost_share))
         console.print(table)
         console.print(f"plan LP margin {rec.plan_result.margin:,.0f} {cur}; chosen: {rec.selected}")
-        console.print(f"binding: {', '.join(rec.binding)}" + (f"; pay scaled × {rec.pay_scale:.3f} to the budget"
-                                                              if rec.pay_scale < 1 else ""))
+        console.print(f"binding: {', '.join(rec.binding) or 'none'}"
+                      + (f"; pay scaled × {rec.pay_scale:.3f} to the budget" if rec.pay_scale < 1 else ""))
         if rec.message:
-            console.print(f"[yellow]{rec.message}[/]")
+            console.print(f"[yellow]{rec.message}[/]", markup=True, highlight=False)
+        print_rule_outputs(rec, cur)
         weights = Table(title="Weight changes")
         for col in ("component", "metric", "products", "in force", "recommended", "delta"):
             weights.add_column(col, justify="right" if col in ("in force", "recommended", "delta") else "left")
@@ -91,8 +125,44 @@ def recommend(
             rec.adjustments.to_csv(stage / "adjustments.csv", index=False)
             rec.weight_changes.to_csv(stage / "weight_changes.csv", index=False)
             rec.comparison.to_csv(stage / "comparison.csv", index=False)
+            pay_impact_frame(rec.pay_impact).to_csv(stage / "pay_impact.csv", index=False)
+            pd.DataFrame(rec.frontier).to_csv(stage / "frontier.csv", index=False)
+            pd.DataFrame(rec.changes).to_csv(stage / "changes.csv", index=False)
     if out is not None and not as_json:
-        console.print(f"wrote {out}/plan/ (components, curve, targets), adjustments.csv, weight_changes.csv, comparison.csv")
+        console.print(f"wrote {out}/plan/ (components, curve, targets), adjustments.csv, weight_changes.csv, "
+                      "comparison.csv, pay_impact.csv, frontier.csv, changes.csv")
+
+
+def print_rule_outputs(rec, cur: str) -> None:
+    """The frontier, the pay impact, the changes (without per-rep rows) and the attribution sentences."""
+    frontier = Table(title="Frontier: the best rule-keeping plan per number of components")
+    for col in ("components", "alignment", "simulated margin", "pay cost", "within budget"):
+        frontier.add_column(col, justify="right")
+    for row in rec.frontier:
+        frontier.add_row(str(row["components"]), _pct(row["alignment"]), f"{row['margin']:,.0f}",
+                         f"{row['pay_cost']:,.0f}", "yes" if row["within_budget"] else "no")
+    console.print(frontier)
+    impact = rec.pay_impact
+    if impact:
+        console.print(f"pay impact ({cur}, open periods): {impact['in_force_total']:,.0f} in force → "
+                      f"{impact['recommended_total']:,.0f} recommended; losers {impact['losers']}, winners "
+                      f"{impact['winners']}, largest cut {_pct(impact['max_cut'])}, median change "
+                      f"{_pct(impact['median_change'])}")
+    changes = Table(title="Changes to the plan in force (per-rep target changes: --json or --out changes.csv)")
+    for col in ("change", "component / attainment", "before", "after", "reason"):
+        changes.add_column(col)
+    targets = 0
+    for c in rec.changes:
+        if c["kind"] == "targets changed":
+            targets += 1
+            continue
+        where = c.get("component_id") if "component_id" in c else f"attainment {c['attainment']:g}"
+        changes.add_row(c["kind"], str(where), f"{c['before']:.3g}" if c["before"] is not None else "—",
+                        f"{c['after']:.3g}", c["reason"])
+    console.print(changes)
+    console.print(f"{targets} per-rep target changes")
+    for market in rec.attribution.get("markets", []):
+        console.print(market["sentence"], markup=False, highlight=False)
 
 
 def simulate(

@@ -20,6 +20,7 @@ import pandas as pd
 import yaml
 
 from models.errors import InputError, ProblemCollector, RenamedFiles
+from models.rules import RULE_KEYS, Rules, parse_rules
 
 METRICS = ("revenue", "margin", "orders", "quotes", "meetings", "calls")
 ALL_PRODUCTS = "*"
@@ -193,6 +194,7 @@ class Company:
     weeks_per_period: float = 4.345
     revenue_goal: float | None = None
     margin_goal: float | None = None
+    rules: Rules = field(default_factory=Rules)  # max_components, max_pay_cut, the curve family (§4.9)
 
     @property
     def open_periods(self) -> tuple[str, ...]:
@@ -210,6 +212,8 @@ class Company:
     def to_dict(self) -> dict:
         out = dict(self.__dict__)
         out["periods"] = list(self.periods)
+        rules = out.pop("rules").to_dict()
+        out.update({k: rules[k] for k in RULE_KEYS})
         return out
 
 
@@ -405,7 +409,7 @@ def validate_company(raw: object, problems: ProblemCollector) -> Company | None:
         problems.add(name, "must be a mapping of keys to values")
         return None
     before = len(problems.problems)
-    known = {"name", "currency", "periods", "current_period", *COMPANY_NUMBERS}
+    known = {"name", "currency", "periods", "current_period", *COMPANY_NUMBERS, *RULE_KEYS}
     for key in raw:
         if key not in known:
             problems.add(name, "unknown key", column=str(key))
@@ -443,9 +447,10 @@ def validate_company(raw: object, problems: ProblemCollector) -> Company | None:
         elif value < minimum or (strict and value <= minimum):
             problems.add(name, f"must be {'>' if strict else '≥'} {minimum:g} (got {value:g})", column=key)
         values[key] = value
+    rules = parse_rules({k: raw.get(k) for k in RULE_KEYS}, name, problems)
     if len(problems.problems) > before:
         return None
-    return Company(**values)  # type: ignore[arg-type]
+    return Company(**values, rules=rules)  # type: ignore[arg-type]
 
 
 def resolve_products(spec: str, product_ids: list[str], groups: dict[str, list[str]]) -> list[str] | str:

@@ -106,8 +106,9 @@ def attribution(dataset: Dataset, assumptions: AssumptionSet | None, *, parent: 
             products.append(row)
         entry["products"] = products
         rev = entry["revenue"]
-        entry["sentence"] = (f"{entry['name']} {_pct(rev['change_share'])} revenue: "
-                             f"{assumption_text(assumptions, market)} {_pct(rev['assumptions_share'])}, "
+        cause = (f"{assumption_text(assumptions, market)} {_pct(rev['assumptions_share'])}, "
+                 if assumptions is not None else "")
+        entry["sentence"] = (f"{entry['name']} {_pct(rev['change_share'])} revenue: {cause}"
                              f"re-planning {_pct(rev['replanning_share'])}")
         markets.append(entry)
     base = f"parent assumptions {parent.name!r}" if parent is not None else "no assumptions"

@@ -47,7 +47,7 @@ def component_changes(in_force: Plan | None, baseline: dict[str, float] | None, 
 def curve_changes(in_force: Plan | None, recommended: Plan, curve_name: str) -> list[dict]:
     before = in_force.curve if in_force is not None else None
     return [{"kind": "curve point changed", "attainment": c["attainment"], "before": c["before"], "after": c["after"],
-             "reason": f"payout curve chosen in the family ({curve_name}) by simulated margin under the rules"}
+             "reason": f"curve: {curve_name} (best simulated margin under the rules)"}
             for c in curve_point_changes(before, recommended.curve)]
 
 
