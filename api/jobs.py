@@ -128,7 +128,7 @@ class JobRunner:
 
 def run_review(job: JobRow, session_factory: sessionmaker, settings: Settings) -> tuple[dict, dict]:
     """The tactical review (§4.6) of the plan version the review was submitted against."""
-    from optimizer.recommend import recommend
+    from optimizer.recommend2 import RULES_UNMET, recommend
     from optimizer.solve import FEASIBLE_TIME_LIMIT, OPTIMAL, SolveOptions
 
     with session_factory() as session:
@@ -136,13 +136,26 @@ def run_review(job: JobRow, session_factory: sessionmaker, settings: Settings) -
         if dataset_row is None:
             raise JobFailed("the dataset of this review is gone")
         dataset = store.build_dataset(session=session, dataset=dataset_row, plan_version=job.plan_version)
-        body = store.get_assumption_set(session=session, set_id=job.assumption_set_id).body
+        baseline_version = job.params.get("baseline_plan_version")
+        baseline = None
+        if baseline_version is not None and baseline_version != job.plan_version:
+            baseline = store.build_dataset(session=session, dataset=dataset_row, plan_version=baseline_version,
+                                           with_actuals=False).plan
+        set_row = store.get_assumption_set(session=session, set_id=job.assumption_set_id)
+        body = set_row.body
+        parent_body = (store.get_assumption_set(session=session, set_id=set_row.parent_id).body
+                       if set_row.parent_id is not None else None)
         session.rollback()  # release the database before the long solve
     assumptions = parse_assumptions(body)
     assumptions.check_against(dataset)
+    parent = parse_assumptions(parent_body) if parent_body is not None else None
+    rules = dataset.company.rules.overridden(job.params.get("rules") or {}, file="body")
     options = SolveOptions(time_limit=job.time_limit_s)
     recommendation = recommend(dataset, assumptions, options=options,
-                               in_force_only=bool(job.params.get("in_force_only", False)))
+                               in_force_only=bool(job.params.get("in_force_only", False)), rules=rules,
+                               baseline=baseline, parent=parent)
+    if recommendation.status == RULES_UNMET:
+        raise JobFailed(f"the rules cannot all be met: {recommendation.public_message}")
     if recommendation.status not in (OPTIMAL, FEASIBLE_TIME_LIMIT):
         message = recommendation.message or getattr(recommendation.plan_result, "message", "") or ""
         raise JobFailed(f"no usable recommendation: solver status {recommendation.status}"
@@ -168,7 +181,7 @@ def review_outputs(recommendation: Any, *, currency: str) -> tuple[dict, dict]:
         "solver_status": recommendation.status, "currency": currency, "effect": effect,
         "comparison": comparison, "adjustments": int(len(recommendation.adjustments)), "soft_slacks": slacks,
         "selected": str(getattr(recommendation, "selected", "") or ""),
-        "message": str(getattr(recommendation, "message", "") or ""),
+        "message": str(getattr(recommendation, "public_message", None) or getattr(recommendation, "message", "") or ""),
     }
     plan = recommendation.plan
     result = {
@@ -183,6 +196,13 @@ def review_outputs(recommendation: Any, *, currency: str) -> tuple[dict, dict]:
             "incentive_binding": [str(b) for b in (recommendation.binding or [])],
         },
         "alignment": getattr(recommendation, "alignment", None),
+        "rules": getattr(recommendation, "rules", {}),
+        "unmet": getattr(recommendation, "unmet", []),
+        "binding": [str(b) for b in (recommendation.binding or [])],
+        "frontier": getattr(recommendation, "frontier", []),
+        "pay_impact": getattr(recommendation, "pay_impact", {}),
+        "changes": getattr(recommendation, "changes", []),
+        "attribution": getattr(recommendation, "attribution", {}),
         "recommended_plan": {
             "components": frame_to_json(plan.components[["component_id", "metric", "products", "weight"]]),
             "curve": frame_to_json(plan.curve[["attainment", "payout"]]),

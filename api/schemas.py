@@ -112,6 +112,24 @@ class ReviewCreate(BaseModel):
                                        description="Solver time limit for each solve of the review (seconds); "
                                                    "the service default when omitted.")
     in_force_only: bool = Field(False, description="Reweigh only the components in force (no candidate components).")
+    max_components: int | None = Field(None, description="At most this many components (≥ 1; company.yaml's, default 4).")
+    max_pay_cut: float | None = Field(None, allow_inf_nan=False, description="No rep's expected pay more than this "
+                                      "share below the plan in force, in [0, 1) (company.yaml's, default 0.05).")
+    comp_budget_rate: float | None = Field(None, allow_inf_nan=False,
+                                           description="Expected pay ÷ planned revenue at most (company.yaml's).")
+    max_weight_change: float | None = Field(None, allow_inf_nan=False, description="Largest move of a weight from the "
+                                            "plan-year baseline (company.yaml's).")
+    curve_threshold: list[float] | None = Field(None, description="[low, high] of the payout curve's threshold "
+                                                "(default [0, 0.5]).")
+    curve_slope_above_target: list[float] | None = Field(None, description="[low, high] of the slope above target "
+                                                         "(default [0, 2]).")
+    curve_cap: list[float] | None = Field(None, description="[low, high] of the cap, × pay at target (default [1, 3]).")
+
+    def rule_overrides(self) -> dict:
+        """The rule keys the request sets (validated against the company's rules by the router)."""
+        keys = ("max_components", "max_pay_cut", "comp_budget_rate", "max_weight_change", "curve_threshold",
+                "curve_slope_above_target", "curve_cap")
+        return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
 
 
 class ComparisonRow(BaseModel):
@@ -134,6 +152,25 @@ class ReviewSummary(BaseModel):
     selected: str = Field("", description="Which candidate weighting the engine kept, and why.")
     message: str = Field("", description="A caveat from the engine, if any.")
     pay_visible: bool = Field(..., description="Whether pay figures are shown to the caller's role.")
+
+
+class RecommendationPublic(BaseModel):
+    """What a committee reads before signing (§4.9). Pay figures only for approver and admin."""
+
+    review_id: int
+    pay_visible: bool = Field(..., description="Whether pay figures are shown to the caller's role.")
+    alignment: dict[str, float | None] | None = Field(None, description="Alignment efficiency of the recommendation "
+                                                      "and each baseline.")
+    rules: dict = Field(default_factory=dict, description="The rules applied (company.yaml with the review's overrides).")
+    unmet: list[dict] = Field(default_factory=list, description="Rules the recommendation does not keep, with the amount.")
+    binding: list[str] = Field(default_factory=list, description="Rules that shape the recommendation.")
+    frontier: list[dict] = Field(default_factory=list, description="Best rule-keeping plan per number of components "
+                                 "(pay_cost null unless pay is visible).")
+    pay_impact: dict | None = Field(None, description="Per rep in-force and recommended pay, losers, winners, max_cut, "
+                                    "median_change (approver and admin only; null otherwise).")
+    changes: list[dict] = Field(default_factory=list, description="Every change with its reason.")
+    attribution: dict = Field(default_factory=dict, description="Per market: the assumption set's part and "
+                              "re-planning's part of the change of planned revenue and margin.")
 
 
 class DecisionCreate(BaseModel):

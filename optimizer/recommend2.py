@@ -65,6 +65,7 @@ class Recommendation:
     candidates: pd.DataFrame = field(default_factory=pd.DataFrame)  # every candidate the simulation judged
     pay_scale: float = 1.0  # factor on the curve's payout to meet the budget at target (1 = unchanged)
     message: str = ""
+    public_message: str = ""  # the message without pay figures (for roles that may not see pay)
     seconds: float = 0.0
     simulations: dict[str, Simulation] = field(default_factory=dict)
     frontier: list[dict] = field(default_factory=list)  # best rule-keeping plan per component count
@@ -242,6 +243,7 @@ def recommend(
     if found.best is None:
         return Recommendation(
             status=RULES_UNMET, plan=None, plan_result=plan_result, message=found.unmet[0]["message"],
+            public_message=found.unmet[0]["public_message"],
             unmet=found.unmet, frontier=found.frontier, rules=applied, pay_scale=inputs.pay_scale,
             candidates=pd.DataFrame([c.row() for c in found.candidates]),
             comparison=comparison_frame(simulations), simulations=simulations,
@@ -268,7 +270,8 @@ def recommend(
         binding=binding_rules(inputs, found, best), selected=f"{best.label}, {best.curve} "
         f"(best simulated margin under the rules of {len(found.candidates)} candidates)",
         candidates=pd.DataFrame([c.row() for c in found.candidates]), pay_scale=inputs.pay_scale,
-        message=comparison_message(alignment, found), seconds=time.perf_counter() - started,
+        message=comparison_message(alignment, found), public_message=comparison_message(alignment, found, public=True),
+        seconds=time.perf_counter() - started,
         simulations=simulations, frontier=found.frontier, pay_impact=impact, changes=changes,
         attribution=market_attribution(dataset, assumptions, parent, params, plan_result, in_force_sim, options),
         rules=applied, unmet=found.unmet, target_scale=scale,
@@ -340,8 +343,9 @@ def binding_rules(inputs: SearchInputs, found: SearchResult, best) -> list[str]:
     return out
 
 
-def comparison_message(alignment: dict[str, float | None], found: SearchResult) -> str:
-    parts = [u["message"] for u in found.unmet]
+def comparison_message(alignment: dict[str, float | None], found: SearchResult, *, public: bool = False) -> str:
+    """The caveats: rules not kept, a baseline scoring higher. `public`: without pay figures."""
+    parts = [u["public_message" if public else "message"] for u in found.unmet]
     best_baseline = max((v for k, v in alignment.items() if k != "recommended" and v is not None), default=None)
     mine = alignment.get("recommended")
     if best_baseline is not None and mine is not None and mine < best_baseline - 1e-9:

@@ -105,7 +105,7 @@ class SearchResult:
     best: Candidate | None
     frontier: list[dict]
     candidates: list[Candidate]
-    unmet: list[dict]  # rules the best plan does not keep: {rule, amount, message}
+    unmet: list[dict]  # rules the best plan does not keep: {rule, amount, message, public_message (no pay figure)}
     forced: list[str]
 
 
@@ -258,7 +258,7 @@ def search(inputs: SearchInputs) -> SearchResult:
                    f"{len(forced)} components ({', '.join(forced)}), which therefore cannot be dropped")
         return SearchResult(best=None, frontier=[], candidates=[], forced=forced,
                             unmet=[{"rule": "max_components", "amount": len(forced) - inputs.rules.max_components,
-                                    "message": message}])
+                                    "message": message, "public_message": message}])
     levels = needed_levels(inputs)
     top_level = float(levels.max()) if len(levels) else 1.0
     grid = curve_grid(inputs.rules.curve_family, top_level)
@@ -330,13 +330,14 @@ def judge(inputs: SearchInputs, candidates: list[Candidate], forced: list[str]) 
                    f"{inputs.rules.max_components} components inside the curve family: the closest plan still "
                    f"pays {closest.short} rep(s) below the floor" if closest is not None else
                    "no candidate plan could be built")
+        public = message
         if closest is not None:
             pay = pay_per_rep(inputs.params, closest.simulation)
             gap = float(np.maximum(inputs.floor - pay, 0.0).sum())
             message += f" (together {gap:,.0f} short)"
         return SearchResult(best=None, frontier=frontier, candidates=candidates, forced=forced,
                             unmet=[{"rule": "max_pay_cut", "amount": closest.short if closest else None,
-                                    "message": message}])
+                                    "message": message, "public_message": public}])
     best = max(keeping, key=lambda c: (c.within_budget, c.margin))
     unmet = []
     if not best.within_budget and inputs.budget is not None:
@@ -344,5 +345,8 @@ def judge(inputs: SearchInputs, candidates: list[Candidate], forced: list[str]) 
         unmet.append({"rule": "budget", "amount": excess,
                       "message": f"budget: expected pay {best.simulation.pay_cost:,.0f} exceeds comp_budget_rate × "
                                  f"planned revenue = {inputs.budget:,.0f} by {excess:,.0f}; no plan found within "
-                                 f"max_pay_cut = {inputs.rules.max_pay_cut:g} pays less"})
+                                 f"max_pay_cut = {inputs.rules.max_pay_cut:g} pays less",
+                      "public_message": "budget: the expected pay exceeds comp_budget_rate × planned revenue; no plan "
+                                        f"found within max_pay_cut = {inputs.rules.max_pay_cut:g} pays less (the "
+                                        "amounts are pay figures: approver and admin)"})
     return SearchResult(best=best, frontier=frontier, candidates=candidates, unmet=unmet, forced=forced)

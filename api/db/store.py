@@ -214,6 +214,13 @@ def list_plan_versions(*, session: Session, dataset_id: int) -> list[PlanVersion
                                 .order_by(PlanVersionRow.version)))
 
 
+def baseline_plan_version(*, session: Session, dataset: DatasetRow) -> int | None:
+    """The plan-year baseline the change limit counts from: the plan version loaded with the dataset
+    (its first version), so that repeated reviews cannot walk the weights past the limit."""
+    versions = list_plan_versions(session=session, dataset_id=dataset.id)
+    return versions[0].version if versions else None
+
+
 def switch_plan_in_force(*, session: Session, dataset_id: int, expected: int | None, new: int) -> bool:
     """Make `new` the plan in force only if `expected` still is (the optimistic version check)."""
     condition = DatasetRow.plan_version.is_(None) if expected is None else DatasetRow.plan_version == expected

@@ -15,10 +15,11 @@ from api.deps import Analyst, Approver, ServicesDep, SessionDep, Viewer
 from api.jobs import REVIEW
 from api.routers.common import BAD_INPUT, CONFLICT, ERRORS, NOT_FOUND, csv_response, wants_csv
 from api.schemas import (
-    AdjustmentsPublic, DecisionCreate, DecisionPublic, ExplanationPublic, ReviewCreate, ReviewPublic,
-    ReviewsPublic, ReviewSummary,
+    AdjustmentsPublic, DecisionCreate, DecisionPublic, ExplanationPublic, RecommendationPublic, ReviewCreate,
+    ReviewPublic, ReviewsPublic, ReviewSummary,
 )
-from models.errors import InputError
+from models.errors import InputError, ProblemCollector
+from models.rules import parse_rules
 
 router = APIRouter(prefix="/v1/reviews", tags=["reviews"], responses={**ERRORS, **NOT_FOUND})
 
@@ -72,8 +73,12 @@ def create_review(principal: Analyst, session: SessionDep, services: ServicesDep
     time_limit = body.time_limit_s if body.time_limit_s is not None else settings.default_time_limit_s
     if time_limit > settings.max_time_limit_s:
         raise body_error("time_limit_s", f"at most {settings.max_time_limit_s:g} seconds")
+    overrides = body.rule_overrides()
+    company_rules(dataset_row).overridden(overrides, file="body")  # 422 naming the key; nothing stored
+    params = {"in_force_only": body.in_force_only, "rules": overrides,
+              "baseline_plan_version": store.baseline_plan_version(session=session, dataset=dataset_row)}
     job = store.create_job(session=session, kind=REVIEW, created_by=principal.name, time_limit_s=time_limit,
-                           params={"in_force_only": body.in_force_only}, dataset_id=dataset_row.id,
+                           params=params, dataset_id=dataset_row.id,
                            assumption_set_id=assumption_set.id, plan_version=dataset_row.plan_version)
     store.record(session=session, actor=principal.name, role=principal.role, action="review.create",
                  target=f"review:{job.id}", detail={"assumption_set_id": assumption_set.id,
@@ -82,6 +87,14 @@ def create_review(principal: Analyst, session: SessionDep, services: ServicesDep
     session.commit()
     services.runner.submit(job.id)
     return review_public(job, principal=principal, decision=None)
+
+
+def company_rules(dataset_row):
+    """The rules of the stored company.yaml (validated when the dataset was loaded)."""
+    problems = ProblemCollector()
+    rules = parse_rules(dict(dataset_row.company), "company.yaml", problems)
+    problems.raise_if_any()
+    return rules
 
 
 def body_error(field: str, message: str) -> InputError:
@@ -145,6 +158,27 @@ def read_explanation(principal: Viewer, session: SessionDep, review_id: int) -> 
     """Binding constraints and their values, soft slacks by name and amount (§4.7)."""
     explanation = finished_result(session, review_id)["explanation"]
     return ExplanationPublic(review_id=review_id, **explanation)
+
+
+@router.get("/{review_id}/recommendation", response_model=RecommendationPublic, responses=CONFLICT)
+def read_recommendation(principal: Viewer, session: SessionDep, review_id: int) -> RecommendationPublic:
+    """The rules applied, the frontier, the pay impact (approver and admin only), every change with its
+    reason and the attribution of each market's change (§4.9)."""
+    result = finished_result(session, review_id)
+    frontier = [dict(row) for row in result.get("frontier", [])]
+    unmet = [dict(row) for row in result.get("unmet", [])]
+    if not principal.sees_pay:
+        for row in frontier:
+            row["pay_cost"] = None
+        for row in unmet:  # the budget's amount is money paid; the message without it
+            row["message"] = row.get("public_message") or row.get("message")
+            if row.get("rule") == "budget":
+                row["amount"] = None
+    return RecommendationPublic(
+        review_id=review_id, pay_visible=principal.sees_pay, alignment=result.get("alignment"),
+        rules=result.get("rules", {}), unmet=unmet, binding=result.get("binding", []),
+        frontier=frontier, pay_impact=result.get("pay_impact") if principal.sees_pay else None,
+        changes=result.get("changes", []), attribution=result.get("attribution", {}))
 
 
 @router.post("/{review_id}/cancel", response_model=ReviewPublic, responses=CONFLICT)
