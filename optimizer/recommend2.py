@@ -158,11 +158,13 @@ def candidate_components(dataset: Dataset, in_force_only: bool, *, per_product: 
         name = f"margin_{group}"
         if key not in have and name not in taken:
             out.append((name, "margin", f"group:{group}", 0.0))
+            have.add(key)
     if per_product:
         for product in dataset.product_ids:
             key, name = ("margin", (product,)), f"margin_{product}"
             if key not in have and name not in taken:
                 out.append((name, "margin", product, 0.0))
+                have.add(key)
     if ("margin", tuple(dataset.product_ids)) not in have and "margin" not in taken:
         out.append(("margin", "margin", "*", 0.0))
     if plan is None:  # nothing in force: start from equal weights (no change limit applies)

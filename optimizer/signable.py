@@ -324,19 +324,22 @@ def judge(inputs: SearchInputs, candidates: list[Candidate], forced: list[str]) 
         frontier.append({"components": n, "alignment": best_n.simulation.alignment_efficiency,
                          "margin": best_n.simulation.margin, "pay_cost": best_n.simulation.pay_cost,
                          "within_budget": best_n.within_budget, "candidate": best_n.label, "curve": best_n.curve})
+    if not candidates:
+        message = (f"max_weight_change = {inputs.max_weight_change:g}: no plan with at most "
+                   f"{inputs.rules.max_components} components stays within the change limit of the plan-year baseline")
+        return SearchResult(best=None, frontier=[], candidates=[], forced=forced, unmet=[
+            {"rule": "max_weight_change", "amount": None, "message": message, "public_message": message}])
     if not keeping:
-        closest = min(candidates, key=lambda c: (c.short, -c.margin)) if candidates else None
+        closest = min(candidates, key=lambda c: (c.short, -c.margin))
         message = (f"max_pay_cut = {inputs.rules.max_pay_cut:g} cannot be kept with at most "
                    f"{inputs.rules.max_components} components inside the curve family: the closest plan still "
-                   f"pays {closest.short} rep(s) below the floor" if closest is not None else
-                   "no candidate plan could be built")
+                   f"pays {closest.short} rep(s) below the floor")
         public = message
-        if closest is not None:
-            pay = pay_per_rep(inputs.params, closest.simulation)
-            gap = float(np.maximum(inputs.floor - pay, 0.0).sum())
-            message += f" (together {gap:,.0f} short)"
+        pay = pay_per_rep(inputs.params, closest.simulation)
+        gap = float(np.maximum(inputs.floor - pay, 0.0).sum())
+        message += f" (together {gap:,.0f} short)"
         return SearchResult(best=None, frontier=frontier, candidates=candidates, forced=forced,
-                            unmet=[{"rule": "max_pay_cut", "amount": closest.short if closest else None,
+                            unmet=[{"rule": "max_pay_cut", "amount": closest.short,
                                     "message": message, "public_message": public}])
     best = max(keeping, key=lambda c: (c.within_budget, c.margin))
     unmet = []

@@ -107,14 +107,16 @@ def test_max_components_binds():
 
 
 def test_max_weight_change_counts_from_the_baseline():
-    # the plan in force already moved revenue to 0.5; the baseline is all revenue; limit 0.3
+    # the plan in force pays revenue 0.5 and orders 0.5; with the change limit 0.3 counted from it,
+    # both must keep at least 0.2: one component is not allowed, and the conflict is named
     dataset = dataset_from_tables(two_component_tables(max_weight_change=0.3))
-    baseline = dataset_from_tables(rules_tables()).plan  # revenue 1.0
-    rec = recommend(dataset, baseline=baseline, rules=Rules(max_pay_cut=0.99))
-    assert rec.status == "optimal"
-    weights = rec.plan.weights
-    assert weights.get("revenue", 0.0) >= 0.7 - 1e-9  # not 0.5 − 0.3 = 0.2
-    assert all(w <= 0.3 + 1e-9 for k, w in weights.items() if k != "revenue")
+    rec = recommend(dataset, rules=Rules(max_components=1, max_pay_cut=0.99))
+    assert rec.status == RULES_UNMET and rec.unmet[0]["rule"] == "max_components"
+    assert "max_weight_change = 0.3" in rec.message and "revenue, orders" in rec.message
+    # counted from an all-revenue baseline, revenue alone is the only one-component plan
+    baseline = dataset_from_tables(rules_tables()).plan
+    rec = recommend(dataset, baseline=baseline, rules=Rules(max_components=1, max_pay_cut=0.99))
+    assert rec.status == "optimal" and rec.plan.weights == {"revenue": 1.0}
 
 
 def test_rules_that_cannot_be_met_are_named_with_the_amount():
