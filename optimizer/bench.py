@@ -3,7 +3,7 @@
 An instance is a seeded synthetic company (`models.synthetic`) or a dataset folder. For each one we
 time, in separate fresh processes so that neither one's memory or HiGHS state leaks into the other:
 
-- the **product** path, `optimizer.plan_arrays.PlanSolver`: build (parameters → live HiGHS model),
+- the **product** path, `optimizer.plan.arrays.PlanSolver`: build (parameters → live HiGHS model),
   solve (HiGHS run + the full `PlanResult`: orders, slacks, explanations) and re-solve after a
   tactical change (`update()`: diff the parameters, change what moved, warm run, full result);
 - the **floor**: the identical LP written here a second time, plainly, from the same numpy arrays —
@@ -35,7 +35,7 @@ import scipy.sparse as sp
 from models.assumptions import AssumptionSet
 from models.dataset import Dataset, dataset_from_tables, load_dataset
 from optimizer.parameters import Parameters, effective_parameters
-from optimizer.plan_lp import InForce, in_force_for
+from optimizer.plan.results import InForce, in_force_for
 
 logger = logging.getLogger(__name__)
 
@@ -97,13 +97,13 @@ def tactical_change(dataset: Dataset, change: dict | None = None) -> AssumptionS
 class FloorLP:
     """The §4.1 plan LP written out directly in highspy, natural (rep, product, period) order.
 
-    Independent of optimizer/plan_arrays.py on purpose: the two builds must agree on the optimum.
+    Independent of optimizer/plan/arrays.py on purpose: the two builds must agree on the optimum.
     """
 
     def __init__(self, params: Parameters, in_force: InForce | None):
         import highspy
 
-        from optimizer.plan_arrays import new_highs
+        from optimizer.solve import new_highs
 
         self.params = params
         sells = params.sells
@@ -287,7 +287,7 @@ def worker(path: str, spec: dict, repeats: int, change: dict | None) -> dict:
     for i in range(repeats):
         tag = f"{path} {i + 1}/{repeats}"
         if path == "product":
-            from optimizer.plan_arrays import PlanSolver
+            from optimizer.plan.arrays import PlanSolver
 
             _say(f"{tag}: build")
             t0 = time.perf_counter()
@@ -327,7 +327,7 @@ def worker(path: str, spec: dict, repeats: int, change: dict | None) -> dict:
                        nonzeros=int(floor.highs.getNumNz()))
             del floor
         elif path == "pyomo":
-            from optimizer.plan_lp import plan_targets
+            from optimizer.plan.targets import plan_targets
 
             _say(f"{tag}: build + solve")
             t0 = time.perf_counter()
@@ -338,8 +338,8 @@ def worker(path: str, spec: dict, repeats: int, change: dict | None) -> dict:
             runs.append(dict(build_s=first.build_seconds, solve_s=first.solve_seconds, total_s=t1 - t0,
                              resolve_s=t2 - t1, objective=first.objective, resolve_objective=second.objective))
         elif path == "end_to_end":
-            from optimizer.cascade import kpi_targets
-            from optimizer.plan_lp import plan_targets
+            from optimizer.plan.cascade import kpi_targets
+            from optimizer.plan.targets import plan_targets
 
             _say(f"{tag}: load, solve, cascade")
             t0 = time.perf_counter()

@@ -17,8 +17,9 @@ import pytest
 
 from optimizer.bench import SIZES, FloorLP, load_instance, named_instance, tactical_change
 from optimizer.parameters import effective_parameters
-from optimizer.plan_arrays import PlanSolver
-from optimizer.plan_lp import in_force_for, plan_targets
+from optimizer.plan.arrays import PlanSolver
+from optimizer.plan.results import in_force_for
+from optimizer.plan.targets import plan_targets
 from optimizer.solve import OPTIMAL
 
 pytestmark = pytest.mark.benchmark

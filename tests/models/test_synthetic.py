@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # running `pytest` without installing the package
     sys.path.insert(0, str(ROOT))
 

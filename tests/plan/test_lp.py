@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from models.dataset import dataset_from_tables
-from optimizer.plan_lp import plan_targets
+from optimizer.plan.targets import plan_targets
 from tests.instances import tiny_tables
 
 
@@ -172,7 +172,7 @@ def test_cli_exits_1_when_the_time_limit_leaves_no_plan():
 
     from api.cli import app
 
-    sample = Path(__file__).resolve().parents[1] / "datasets" / "sample"
+    sample = Path(__file__).resolve().parents[2] / "datasets" / "sample"
     outcome = CliRunner().invoke(app, ["solve", str(sample), "--time-limit", "0.000001"])
     assert outcome.exit_code == 1
     assert "error" in outcome.output and "time limit" in outcome.output
