@@ -28,10 +28,10 @@ from api.cli import (
 from models.dataset import load_plan, write_plan
 from models.rules import Rules
 from optimizer.parameters import effective_parameters
-from optimizer.pay_rules import pay_impact_frame
-from optimizer.plan_lp import plan_targets
-from optimizer.recommend2 import recommend as recommend_plan
-from optimizer.response import simulate as simulate_plan
+from optimizer.alignment.pay_rules import pay_impact_frame
+from optimizer.alignment.recommend import recommend as recommend_plan
+from optimizer.alignment.response import simulate as simulate_plan
+from optimizer.plan.targets import plan_targets
 from optimizer.solve import FEASIBLE_TIME_LIMIT, OPTIMAL, SolveOptions
 
 PLAN_LABELS = {"recommended": "recommended", "in_force": "plan in force", "flat_revenue": "flat revenue commission",

@@ -25,7 +25,7 @@ import pandas as pd
 
 from models.dataset import Plan
 from optimizer.parameters import Parameters
-from optimizer.response import Simulation
+from optimizer.alignment.response import Simulation
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from models.dataset import Plan
-from optimizer.curve_family import curve_point_changes
+from optimizer.alignment.curve_family import curve_point_changes
 
 
 def component_changes(in_force: Plan | None, baseline: dict[str, float] | None, recommended: Plan, *,

@@ -22,10 +22,10 @@ from models.dataset import dataset_from_tables, load_dataset, load_plan
 from models.errors import InputError
 from models.rules import Rules
 from models.synthetic import write_tables
-from optimizer.cascade import orders_array
+from optimizer.plan.cascade import orders_array
 from optimizer.parameters import effective_parameters
-from optimizer.payout import pay as payout_calculator
-from optimizer.recommend2 import RULES_UNMET, recommend
+from optimizer.alignment.payout import pay as payout_calculator
+from optimizer.alignment.recommend import RULES_UNMET, recommend
 from tests.instances import tiny_tables
 
 runner = CliRunner()

@@ -1,7 +1,7 @@
 """The alignment engine (DESIGN.md §4.4–§4.9): recommend a plan a comp committee can sign, and compare it.
 
 Pipeline: effective parameters → plan LP (§4.1) → targets for every candidate component cascaded
-from the planned orders (§4.2) → the rule-keeping search (`optimizer.signable`: incentive LP per
+from the planned orders (§4.2) → the rule-keeping search (`optimizer.alignment.signable`: incentive LP per
 component subset, payout curves of the family, per-rep target repair for the pay-cut rule, the exact
 simulation as the judge) → the baselines at the same budget (the plan in force as is, a flat revenue
 commission, an equal share of gross margin) → the outputs: comparison, frontier, pay impact,
@@ -29,14 +29,15 @@ import pandas as pd
 from models.assumptions import AssumptionSet
 from models.dataset import Dataset, Plan, resolve_products
 from models.rules import Rules
-from optimizer.attribution import attribution
-from optimizer.cascade import component_targets, orders_array
-from optimizer.changes import component_changes, curve_changes, target_changes
+from optimizer.alignment.attribution import attribution
+from optimizer.plan.cascade import component_targets, orders_array
+from optimizer.alignment.changes import component_changes, curve_changes, target_changes
 from optimizer.parameters import Parameters, effective_parameters
-from optimizer.pay_rules import pay_floor, pay_impact, pay_per_rep
-from optimizer.plan_lp import PlanResult, plan_targets
-from optimizer.response import Simulation, simulate
-from optimizer.signable import SearchInputs, SearchResult, evaluate_candidates, search
+from optimizer.alignment.pay_rules import pay_floor, pay_impact, pay_per_rep
+from optimizer.plan.results import PlanResult
+from optimizer.plan.targets import plan_targets
+from optimizer.alignment.response import Simulation, simulate
+from optimizer.alignment.signable import SearchInputs, SearchResult, evaluate_candidates, search
 from optimizer.solve import ERROR, FEASIBLE_TIME_LIMIT, OPTIMAL, SolveOptions
 
 logger = logging.getLogger(__name__)
@@ -180,7 +181,7 @@ def budget_of(rate: float, plan_result: PlanResult) -> float:
 def budget_scale(params: Parameters, plan_result: PlanResult, rate: float | None = None) -> float:
     """κ ≤ 1 so that pay at target, κ·Σ_{r,t} tvp, stays within comp_budget_rate × planned revenue."""
     rate = params.company.comp_budget_rate if rate is None else rate
-    pay_at_target = float(params.target_variable_pay.sum()) * len(params.open_index)
+    pay_at_target = params.pay_at_target()
     budget = budget_of(rate, plan_result)
     if pay_at_target <= 0 or budget >= pay_at_target:
         return 1.0

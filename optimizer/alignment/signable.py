@@ -1,8 +1,8 @@
 """The search for a plan a comp committee can sign (DESIGN.md §4.9): the best simulated margin under the rules.
 
 Rules: at most `max_components` components; no rep's expected pay more than `max_pay_cut` below the
-plan in force (`optimizer.pay_rules`); weights within `max_weight_change` of the plan-year baseline
-(the incentive LP's bounds); the payout curve a member of the family (`optimizer.curve_family`);
+plan in force (`optimizer.alignment.pay_rules`); weights within `max_weight_change` of the plan-year baseline
+(the incentive LP's bounds); the payout curve a member of the family (`optimizer.alignment.curve_family`);
 the budget (expected pay ≤ comp_budget_rate × planned revenue) — the one rule the search may
 report as unmet, with the amount, when the pay-cut rule needs more pay than the budget allows.
 
@@ -36,11 +36,12 @@ import pandas as pd
 
 from models.dataset import Dataset, Plan
 from models.rules import Rules
-from optimizer.curve_family import curve_grid, curve_label, family_curve
-from optimizer.incentive import incentive_weights
+from optimizer.alignment.curve_family import curve_grid, curve_label, family_curve
+from optimizer.alignment.incentive import incentive_weights
 from optimizer.parameters import Parameters
-from optimizer.pay_rules import Repair, pay_per_rep, repair_pay_cut, scale_targets, short_reps
-from optimizer.response import Curve, Simulation, simulate
+from optimizer.alignment.pay_rules import Repair, pay_per_rep, repair_pay_cut, scale_targets, short_reps
+from optimizer.alignment.payout import Curve
+from optimizer.alignment.response import Simulation, simulate
 from optimizer.solve import OPTIMAL
 
 logger = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from models.assumptions import AssumptionSet
 from models.dataset import Dataset
-from optimizer.cascade import orders_array
+from optimizer.plan.cascade import orders_array
 from optimizer.parameters import Parameters
 
 FIGURES = ("revenue", "margin")
