@@ -30,7 +30,7 @@ from optimizer.alignment.response import Simulation
 logger = logging.getLogger(__name__)
 
 LOSER = -0.005  # change_share below this: the rep loses pay (above +0.005: a winner)
-HEADROOM = 1.02  # aim 2 % above the floor, so that market scaling between reps does not undo the repair
+HEADROOM = 1.005  # aim 0.5 % above the floor, so that market scaling between reps does not undo the repair
 MIN_SCALE = 0.05  # targets are never cut below 5 % of the plan LP's
 
 

@@ -135,6 +135,15 @@ def test_the_articles_month(server):
     explanation = viewer.get(f"/v1/reviews/{review_id}/explanation").json()
     assert explanation["binding"] and explanation["messages"]
 
+    # 5b. what the committee signs: the rules kept, the frontier, every change, the attribution; pay only
+    # for the approver
+    signable = viewer.get(f"/v1/reviews/{review_id}/recommendation").json()
+    assert signable["pay_impact"] is None and signable["rules"]["max_components"] == 4
+    assert [row["components"] for row in signable["frontier"]] == sorted(row["components"] for row in signable["frontier"])
+    assert any(m["market_id"] == "south" and "south-freeze" in m["sentence"] for m in signable["attribution"]["markets"])
+    impact = approver.get(f"/v1/reviews/{review_id}/recommendation").json()["pay_impact"]
+    assert impact["max_cut"] >= -0.05 - 1e-9 and len(impact["reps"]) == 50
+
     # 6. accept as approver: plan version 2 is in force
     assert analyst.post(f"/v1/reviews/{review_id}/decision",
                         json={"decision": "accept", "reason": "x", "plan_version": 1}).status_code == 403
