@@ -237,3 +237,22 @@ def test_company_yaml_rules_are_read():
     rules = dataset.company.rules
     assert (rules.max_components, rules.max_pay_cut, rules.curve_family.cap) == (2, 0.1, (1.0, 2.0))
     assert Rules() == dataset_from_tables(rules_tables()).company.rules
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("reps, products, markets, seed", [(50, 8, 6, 101), (120, 10, 5, 7)])
+def test_generated_companies_keep_the_rules_and_beat_every_baseline(reps, products, markets, seed):
+    from models.synthetic import synthetic_tables
+    from optimizer.alignment.response import simulate
+
+    dataset = dataset_from_tables(synthetic_tables(reps=reps, products=products, markets=markets, periods=12,
+                                                   seed=seed, closed_periods=3))
+    rec = recommend(dataset)
+    assert rec.status == "optimal", rec.message
+    rules = dataset.company.rules
+    assert len(rec.plan.component_ids) <= rules.max_components
+    assert rec.pay_impact["max_cut"] >= -rules.max_pay_cut - 1e-9
+    best_baseline = max(v for k, v in rec.alignment.items() if k != "recommended" and v is not None)
+    assert rec.alignment["recommended"] >= best_baseline - 1e-9, rec.comparison
+    again = simulate(dataset, rec.plan)  # its own plan LP, its own simulation
+    assert again.alignment_efficiency == pytest.approx(rec.alignment["recommended"], abs=1e-9)
