@@ -139,6 +139,9 @@ def print_rule_outputs(rec, cur: str) -> None:
     for col in ("components", "alignment", "simulated margin", "pay cost", "within budget"):
         frontier.add_column(col, justify="right")
     for row in rec.frontier:
+        if row["margin"] is None:
+            frontier.add_row(str(row["components"]), "—", "—", "—", "—")
+            continue
         frontier.add_row(str(row["components"]), _pct(row["alignment"]), f"{row['margin']:,.0f}",
                          f"{row['pay_cost']:,.0f}", "yes" if row["within_budget"] else "no")
     console.print(frontier)

@@ -320,6 +320,9 @@ def judge(inputs: SearchInputs, candidates: list[Candidate], forced: list[str]) 
     for n in range(1, inputs.rules.max_components + 1):
         pool = [c for c in keeping if c.components == n]
         if not pool:
+            frontier.append({"components": n, "alignment": None, "margin": None, "pay_cost": None,
+                             "within_budget": None, "candidate": "no plan found with this many components keeps "
+                                                                 "the rules", "curve": None})
             continue
         best_n = max(pool, key=lambda c: (c.within_budget, c.margin))
         frontier.append({"components": n, "alignment": best_n.simulation.alignment_efficiency,
