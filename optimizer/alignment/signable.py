@@ -349,10 +349,12 @@ def judge(inputs: SearchInputs, candidates: list[Candidate], forced: list[str]) 
     unmet = []
     if not best.within_budget and inputs.budget is not None:
         excess = best.simulation.pay_cost - inputs.budget
+        in_force_total = float(inputs.floor.sum()) / (1.0 - inputs.rules.max_pay_cut)
         unmet.append({"rule": "budget", "amount": excess,
                       "message": f"budget: expected pay {best.simulation.pay_cost:,.0f} exceeds comp_budget_rate × "
-                                 f"planned revenue = {inputs.budget:,.0f} by {excess:,.0f}; no plan found within "
-                                 f"max_pay_cut = {inputs.rules.max_pay_cut:g} pays less",
+                                 f"planned revenue = {inputs.budget:,.0f} by {excess:,.0f} (the plan in force pays "
+                                 f"{in_force_total:,.0f}); no plan found within max_pay_cut = "
+                                 f"{inputs.rules.max_pay_cut:g} pays less",
                       "public_message": "budget: the expected pay exceeds comp_budget_rate × planned revenue; no plan "
                                         f"found within max_pay_cut = {inputs.rules.max_pay_cut:g} pays less (the "
                                         "amounts are pay figures: approver and admin)"})
