@@ -15,10 +15,11 @@ product and on all products):
    change limit) plus the next best by rank; the incentive LP restricted to them gives the weights.
    The baselines' own shape moved from the baseline weights within the limit (toward a margin or a
    revenue commission) is a structure too.
-3. Curves: each structure is paired with a few family members (`curve_grid`), the targets of every
-   rep lowered just enough to keep their pay (`repair_pay_cut` starts from the curve's inverse).
-4. Screen, repair, judge: every pairing is simulated once; the best three per component count are
-   repaired to the rule and simulated again; the exact simulation decides which keep the rules
+3. Curves: each structure is paired with a few family members (`curve_grid`). Per curve, one pilot
+   pairing is repaired to the pay-cut rule (`repair_pay_cut`, from the curve's inverse at each rep's
+   needed level); its per-rep target scale is every other pairing's first guess.
+4. Screen, repair, judge: every pairing is simulated once at its curve's pilot scale; the best three
+   per component count are repaired to the rule; the exact simulation decides which keep the rules
    and which margin is best. The frontier is the best rule-keeping plan per component count.
 
 All simulations go through one function, `evaluate_candidates`, so that a parallel executor can
@@ -261,56 +262,88 @@ def search(inputs: SearchInputs) -> SearchResult:
                             unmet=[{"rule": "max_components", "amount": len(forced) - inputs.rules.max_components,
                                     "message": message, "public_message": message}])
     levels = needed_levels(inputs)
+    curves = candidate_curves(inputs, levels)
+    pairings = [(label, curve_name, replace(shaped, curve=curve.assign(payout=curve["payout"] * inputs.pay_scale)))
+                for label, shaped in shaped_structures(inputs) for curve_name, curve in curves.items()]
+    pilots = pilot_repairs(inputs, pairings, curves, levels)
+    judged = screen(inputs, pairings, {name: c.scale for name, c in pilots.items()})
+    repaired = repair_best(inputs, pairings, judged, {name: c.scale for name, c in pilots.items()})
+    return judge(inputs, repaired + list(pilots.values()) + as_they_are(inputs), forced)
+
+
+def candidate_curves(inputs: SearchInputs, levels: np.ndarray) -> dict[str, pd.DataFrame]:
+    """The family members to try; only those that can pay the best-paid rep's level, if any can."""
     top_level = float(levels.max()) if len(levels) else 1.0
     grid = curve_grid(inputs.rules.curve_family, top_level)
     curves = {name: family_curve(*params) for name, params in grid.items()}
     paying = {name: curve for name, curve in curves.items() if float(curve["payout"].max()) >= top_level}
-    curves = paying or curves  # a curve capped below the pay a rep needs cannot keep the pay-cut rule
-    kappa = inputs.pay_scale
-    screened: list[tuple[str, str, Plan, np.ndarray]] = []
-    for label, weights in structures(inputs):
-        shaped = without_unused_components(with_weights(inputs.targeted, weights))
-        for curve_name, curve in curves.items():
-            plan = replace(shaped, curve=curve.assign(payout=curve["payout"] * kappa))
-            screened.append((label, curve_name, plan, first_scale(curve, levels)))
-    first_sims = inputs.evaluate([scale_targets(plan, inputs.params, scale) for _, _, plan, scale in screened])
-    judged: list[Candidate] = []
-    for (label, curve_name, plan, scale), sim in zip(screened, first_sims):
-        pay = pay_per_rep(inputs.params, sim)
-        short = short_reps(pay, inputs.floor)
-        judged.append(_candidate(inputs, label, curve_name, Repair(
-            plan=scale_targets(plan, inputs.params, scale), simulation=sim, scale=scale, pay=pay,
-            keeps_pay_rule=not short.any(), short=int(short.sum()), simulations=1)))
-    # the full repair for the best few per component count, by screened margin; a repair that
-    # worked for a curve is the next one's first guess (α depends on the curve more than the weights)
+    return paying or curves  # a curve capped below the pay a rep needs cannot keep the pay-cut rule
+
+
+def shaped_structures(inputs: SearchInputs) -> list[tuple[str, Plan]]:
+    return [(label, without_unused_components(with_weights(inputs.targeted, weights)))
+            for label, weights in structures(inputs)]
+
+
+def _judged(inputs: SearchInputs, label: str, curve_name: str, plan: Plan, scale: np.ndarray,
+            sim: Simulation) -> Candidate:
+    pay = pay_per_rep(inputs.params, sim)
+    short = short_reps(pay, inputs.floor)
+    return _candidate(inputs, label, curve_name, Repair(plan=plan, simulation=sim, scale=scale, pay=pay,
+                                                        keeps_pay_rule=not short.any(), short=int(short.sum()),
+                                                        simulations=1))
+
+
+def pilot_repairs(inputs: SearchInputs, pairings, curves: dict[str, pd.DataFrame],
+                  levels: np.ndarray) -> dict[str, Candidate]:
+    """Per curve, one full repair (of its pairing with the most components): the per-rep scale it finds
+    is every other pairing's first guess, since α depends on the curve far more than on the weights."""
+    out = {}
+    for curve_name, curve in curves.items():
+        mine = [(label, plan) for label, name, plan in pairings if name == curve_name]
+        if not mine:
+            continue
+        label, plan = max(mine, key=lambda lp: len(lp[1].component_ids))
+        repair = repair_pay_cut(plan, inputs.params, inputs.floor, inputs.evaluate, start=first_scale(curve, levels))
+        out[curve_name] = _candidate(inputs, label + ", targets repaired", curve_name, repair)
+    return out
+
+
+def screen(inputs: SearchInputs, pairings, scales: dict[str, np.ndarray]) -> list[Candidate]:
+    """Every pairing simulated once, its targets scaled by its curve's pilot scale."""
+    plans = [scale_targets(plan, inputs.params, scales[name]) for _, name, plan in pairings]
+    sims = inputs.evaluate(plans)
+    return [_judged(inputs, label, name, scaled, scales[name], sim)
+            for (label, name, _), scaled, sim in zip(pairings, plans, sims)]
+
+
+def repair_best(inputs: SearchInputs, pairings, judged: list[Candidate],
+                scales: dict[str, np.ndarray]) -> list[Candidate]:
+    """The best few screened pairings per component count (by simulated margin) repaired to the rule."""
     by_count: dict[int, list[int]] = {}
     for i, c in enumerate(judged):
         by_count.setdefault(c.components, []).append(i)
-    repaired = list(judged)
-    warm: dict[str, np.ndarray] = {}
+    out = list(judged)
     for count in sorted(by_count):
-        members = sorted(by_count[count], key=lambda i: -judged[i].margin)
-        for i in members[:REPAIRED_PER_COUNT]:
+        for i in sorted(by_count[count], key=lambda i: -judged[i].margin)[:REPAIRED_PER_COUNT]:
             if judged[i].keeps_pay_rule:
                 continue
-            label, curve_name, plan, scale = screened[i]
-            start = warm.get(curve_name)
-            repair = repair_pay_cut(plan, inputs.params, inputs.floor, inputs.evaluate,
-                                    start=scale if start is None else start,
-                                    first=first_sims[i] if start is None else None)
-            if repair.keeps_pay_rule:
-                warm[curve_name] = repair.scale
-            repaired[i] = _candidate(inputs, label + ", targets repaired", curve_name, repair)
+            label, curve_name, plan = pairings[i]
+            repair = repair_pay_cut(plan, inputs.params, inputs.floor, inputs.evaluate, start=scales[curve_name],
+                                    first=judged[i].simulation)
+            out[i] = _candidate(inputs, label + ", targets repaired", curve_name, repair)
+    return out
+
+
+def as_they_are(inputs: SearchInputs) -> list[Candidate]:
+    """Plans taken unchanged (the plan in force), when they have few enough components."""
+    out = []
     for label, plan in inputs.extra:
         if len(plan.component_ids) > inputs.rules.max_components:
             continue
         sim = inputs.evaluate([plan])[0]
-        pay = pay_per_rep(inputs.params, sim)
-        short = short_reps(pay, inputs.floor)
-        repaired.append(_candidate(inputs, label, "curve in force", Repair(
-            plan=plan, simulation=sim, scale=np.ones(len(pay)), pay=pay, keeps_pay_rule=not short.any(),
-            short=int(short.sum()), simulations=1)))
-    return judge(inputs, repaired, forced)
+        out.append(_judged(inputs, label, "curve in force", plan, np.ones(len(inputs.params.reps)), sim))
+    return out
 
 
 def judge(inputs: SearchInputs, candidates: list[Candidate], forced: list[str]) -> SearchResult:
