@@ -96,21 +96,23 @@ def repair_pay_cut(plan: Plan, params: Parameters, floor: np.ndarray,
         generous = (scale < 1.0) & (pay > goal * 1.05)
         if not short.any() and not generous.any():
             break
-        move = short | generous
+        move = short if short.any() else generous  # give back only once nobody is short
         elasticity = np.full(len(scale), -1.0)
         if previous is not None:
             old_scale, old_pay = previous
             with np.errstate(divide="ignore", invalid="ignore"):
                 slope = (np.log(np.maximum(pay, 1e-9)) - np.log(np.maximum(old_pay, 1e-9))) / \
                     (np.log(scale) - np.log(old_scale))
-            usable = np.isfinite(slope) & (np.abs(np.log(scale) - np.log(old_scale)) > 1e-6)
-            elasticity = np.where(usable, np.clip(slope, -3.0, -0.1), -1.0)
+            moved = np.abs(np.log(scale) - np.log(old_scale)) > 1e-6
+            answered = np.isfinite(slope) & (slope < -0.05)  # pay rose as the targets fell
+            # a rep whose pay did not answer (market scaling, a cap) takes a moderate step
+            elasticity = np.where(moved & answered, np.clip(slope, -3.0, -0.1), np.where(moved, -0.5, -1.0))
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(pay > 0, goal / pay, 4.0)
         proposal = scale * np.power(np.clip(ratio, 0.25, 4.0), 1.0 / elasticity)
         new_scale = np.where(move, np.clip(proposal, MIN_SCALE, 1.0), scale)
-        if not short.any():  # only giving back: never let that create a new short rep
-            new_scale = np.where(generous, np.minimum(new_scale, scale * 1.0 + (1.0 - scale) * 0.5), scale)
+        if not short.any():  # only giving back, half way at most: never let that create a new short rep
+            new_scale = np.where(generous, np.minimum(new_scale, scale + (1.0 - scale) * 0.5), scale)
         logger.debug("pay-cut repair: %d reps short, %d generous", short.sum(), generous.sum())
         if np.allclose(new_scale, scale, rtol=0, atol=1e-6):
             break

@@ -336,7 +336,7 @@ def binding_rules(inputs: SearchInputs, found: SearchResult, best) -> list[str]:
     out = []
     if best.components >= inputs.rules.max_components:
         out.append("max_components")
-    if np.any(best.scale < 1.0 - 1e-9):
+    if np.any(best.scale < 1.0 - 1e-9) or any(n["rule"] == "max_pay_cut" for n in found.notes):
         out.append("max_pay_cut")
     base = inputs.baseline_weights or {}
     if base and any(abs(abs(w - base.get(k, 0.0)) - inputs.max_weight_change) < 1e-6 for k, w in best.plan.weights.items()):
@@ -348,7 +348,7 @@ def binding_rules(inputs: SearchInputs, found: SearchResult, best) -> list[str]:
 
 def comparison_message(alignment: dict[str, float | None], found: SearchResult, *, public: bool = False) -> str:
     """The caveats: rules not kept, a baseline scoring higher. `public`: without pay figures."""
-    parts = [u["public_message" if public else "message"] for u in found.unmet]
+    parts = [u["public_message" if public else "message"] for u in found.unmet + found.notes]
     best_baseline = max((v for k, v in alignment.items() if k != "recommended" and v is not None), default=None)
     mine = alignment.get("recommended")
     if best_baseline is not None and mine is not None and mine < best_baseline - 1e-9:

@@ -109,6 +109,7 @@ class SearchResult:
     candidates: list[Candidate]
     unmet: list[dict]  # rules the best plan does not keep: {rule, amount, message, public_message (no pay figure)}
     forced: list[str]
+    notes: list[dict] = field(default_factory=list)  # rules that cost margin: a better plan broke them
 
 
 # --------------------------------------------------------------------------------------------
@@ -379,6 +380,7 @@ def judge(inputs: SearchInputs, candidates: list[Candidate], forced: list[str]) 
                             unmet=[{"rule": "max_pay_cut", "amount": closest.short,
                                     "message": message, "public_message": public}])
     best = max(keeping, key=lambda c: (c.within_budget, c.margin))
+    notes = pay_rule_notes(inputs, candidates, best)
     unmet = []
     if not best.within_budget and inputs.budget is not None:
         excess = best.simulation.pay_cost - inputs.budget
@@ -391,4 +393,20 @@ def judge(inputs: SearchInputs, candidates: list[Candidate], forced: list[str]) 
                       "public_message": "budget: the expected pay exceeds comp_budget_rate × planned revenue; no plan "
                                         f"found within max_pay_cut = {inputs.rules.max_pay_cut:g} pays less (the "
                                         "amounts are pay figures: approver and admin)"})
-    return SearchResult(best=best, frontier=frontier, candidates=candidates, unmet=unmet, forced=forced)
+    return SearchResult(best=best, frontier=frontier, candidates=candidates, unmet=unmet, forced=forced, notes=notes)
+
+
+def pay_rule_notes(inputs: SearchInputs, candidates: list[Candidate], best: Candidate) -> list[dict]:
+    """When a plan with a better simulated margin failed only the pay-cut rule: how far it was."""
+    better = [c for c in candidates if not c.keeps_pay_rule and c.components <= inputs.rules.max_components
+              and c.margin > best.margin + 1e-6]
+    if not better:
+        return []
+    top = max(better, key=lambda c: c.margin)
+    pay = pay_per_rep(inputs.params, top.simulation)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cut = np.where(inputs.floor > 0, pay / (inputs.floor / (1.0 - inputs.rules.max_pay_cut)) - 1.0, 0.0)
+    message = (f"max_pay_cut binds: the best plan found (alignment {top.simulation.alignment_efficiency or 0:.3f} "
+               f"against {best.simulation.alignment_efficiency or 0:.3f}) cuts the pay of {top.short} rep(s) by more "
+               f"than {inputs.rules.max_pay_cut:.0%} (worst {-float(np.min(cut)):.1%}) after lowering their targets")
+    return [{"rule": "max_pay_cut", "amount": top.short, "message": message, "public_message": message}]
