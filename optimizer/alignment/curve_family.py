@@ -49,7 +49,8 @@ def curve_grid(family: CurveFamily, needed_level: float | None = None) -> dict[s
     """A few family members, by label → (threshold, slope, cap).
 
     `needed_level` is the pay (as a multiple of pay at target) the best-paid rep needs to keep their
-    pay: the cap candidates are that level (rounded up to 5 %) and the family's highest cap.
+    pay: the cap candidates are that level (rounded up to 5 %, plus 10 %), 25 % more, and the family's
+    highest cap.
     """
     t = family.threshold[0]
     s_lo, s_hi = family.slope_above_target
@@ -58,7 +59,7 @@ def curve_grid(family: CurveFamily, needed_level: float | None = None) -> dict[s
     caps = {c_hi}
     if needed_level is not None and math.isfinite(needed_level):
         level = math.ceil(max(needed_level, 1.0) * 20 - 1e-9) / 20 + 0.10  # 10 % of headroom above the best-paid rep
-        caps = {min(max(level, c_lo), c_hi), min(max(level + 0.25, c_lo), c_hi)}
+        caps |= {min(max(level, c_lo), c_hi), min(max(level + 0.25, c_lo), c_hi)}
     out: dict[str, tuple[float, float, float]] = {}
     for s in slopes:
         for c in sorted(caps):

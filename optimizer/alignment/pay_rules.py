@@ -89,9 +89,12 @@ def repair_pay_cut(plan: Plan, params: Parameters, floor: np.ndarray,
     candidate = scale_targets(plan, params, scale)
     sim = first if first is not None else evaluate([candidate])[0]
     spent = 0 if first is not None else 1
+    kept: tuple[Plan, Simulation, np.ndarray] | None = None  # the last state that kept the rule
     for _ in range(max_rounds):
         pay = pay_per_rep(params, sim)
         short = short_reps(pay, floor)
+        if not short.any():
+            kept = (candidate, sim, scale)
         # reps above the goal at α < 1 give some of it back (targets up again, never above 1)
         generous = (scale < 1.0) & (pay > goal * 1.05)
         if not short.any() and not generous.any():
@@ -123,6 +126,10 @@ def repair_pay_cut(plan: Plan, params: Parameters, floor: np.ndarray,
         spent += 1
     pay = pay_per_rep(params, sim)
     short = short_reps(pay, floor)
+    if short.any() and kept is not None:  # a give-back went too far: the last state that kept the rule
+        candidate, sim, scale = kept
+        pay = pay_per_rep(params, sim)
+        short = short_reps(pay, floor)
     return Repair(plan=candidate, simulation=sim, scale=scale, pay=pay, keeps_pay_rule=not short.any(),
                   short=int(short.sum()), simulations=spent)
 

@@ -18,7 +18,7 @@ product and on all products):
 3. Curves: each structure is paired with a few family members (`curve_grid`). Per curve, one pilot
    pairing is repaired to the pay-cut rule (`repair_pay_cut`, from the curve's inverse at each rep's
    needed level); its per-rep target scale is every other pairing's first guess.
-4. Screen, repair, judge: every pairing is simulated once at its curve's pilot scale; the best three
+4. Screen, repair, judge: every pairing is simulated once at its curve's pilot scale; the best two
    per component count are repaired to the rule; the exact simulation decides which keep the rules
    and which margin is best. The frontier is the best rule-keeping plan per component count.
 
@@ -49,7 +49,7 @@ logger = logging.getLogger(__name__)
 
 LP_CURVES = {"capped at target": ((0.0, 0.0), (1.0, 1.0)), "linear": ((0.0, 0.0), (1.0, 1.0), (1000.0, 1000.0))}
 EPSILONS = (0.02, 0.25)  # strict margins (share of pay at target per selling hour)
-REPAIRED_PER_COUNT = 3  # screened candidates per component count that get the full pay-cut repair
+REPAIRED_PER_COUNT = 2  # screened candidates per component count that get the full pay-cut repair
 WEIGHT_TOLERANCE = 1e-6
 
 
