@@ -140,8 +140,11 @@ const CT = (() => {
     return node;
   }
 
+  // Replaces a chart or section by a sentence saying why it is empty (the box shrinks to the text).
   function notAvailable(id, text = "not available for this review") {
-    return fill(id, el("p", { class: "na" }, text));
+    const node = fill(id, el("p", { class: "na" }, text));
+    node.classList.add("empty");
+    return node;
   }
 
   const charts = {};
@@ -149,6 +152,7 @@ const CT = (() => {
   function chart(id, config) {
     if (charts[id]) charts[id].destroy();
     const holder = document.getElementById(id);
+    holder.classList.remove("empty");
     holder.replaceChildren(el("canvas", { "aria-label": id, role: "img" }));
     config.options = Object.assign({ responsive: true, maintainAspectRatio: false, animation: false }, config.options || {});
     charts[id] = new Chart(holder.querySelector("canvas"), config);
