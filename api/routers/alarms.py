@@ -14,7 +14,7 @@ from api.jobs import REVIEW, jsonable
 from api.routers.common import ERRORS, reject_unknown_query
 from api.schemas import AlarmsPublic
 from models.errors import InputError, Problem, unknown_id
-from optimizer.alarms import DEFAULT_THRESHOLDS, alarms
+from optimizer.review.alarms import DEFAULT_THRESHOLDS, alarms
 
 router = APIRouter(prefix="/v1/alarms", tags=["alarms"], responses=ERRORS,
                    dependencies=[Depends(reject_unknown_query)])
