@@ -180,6 +180,13 @@ def test_the_workbench_month(browser, site):
     expect(page.locator("#decision-why")).to_contain_text("approver or admin")
     analyst.shot("06-review-analyst")
 
+    # the YAML file of an assumption set, uploaded as it is
+    page.goto("/assumption-sets")
+    page.set_input_files("#upload-file", str(SAMPLE / "assumptions" / "us-upturn.yaml"))
+    page.click("#upload-submit")
+    expect(page).to_have_url(re.compile(r"/assumption-sets/\d+$"))
+    expect(page.locator("#set-title")).to_contain_text("us-upturn")
+
     for name, path, ready in (("07-reviews", "/reviews", "#reviews table"),
                               ("09-assumption-sets", "/assumption-sets", "#sets table"), ("08-alarms", "/alarms", "#chart-pace canvas")):
         page.goto(path)
