@@ -104,3 +104,13 @@ def test_make_run_takes_a_port():
     assert dry.returncode == 0, dry.stderr
     assert "comptune serve --host 0.0.0.0 --port 8123" in dry.stdout
     assert "http://0.0.0.0:8123" in dry.stdout  # ensure-admin prints links to the port served
+
+
+def test_an_unknown_id_in_a_dataset_file_lists_the_valid_ones(tmp_path):
+    folder = tmp_path / "sample"
+    shutil.copytree(SAMPLE, folder)
+    reps = (folder / "reps.csv").read_text().replace(",nordics,Nordics,", ",nordix,Nordics,", 1)
+    (folder / "reps.csv").write_text(reps)
+    result = run("solve", str(folder))
+    assert result.returncode == 2
+    assert "unknown market 'nordix' (valid: apac, dach, nordics, south, ukie, … 1 more)" in result.stderr
