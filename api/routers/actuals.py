@@ -7,18 +7,19 @@ import io
 from typing import Callable
 
 import pandas as pd
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
 from api.db import store
 from api.deps import Analyst, SessionDep
-from api.routers.common import BAD_INPUT, ERRORS, uploaded_text
+from api.routers.common import BAD_INPUT, ERRORS, reject_unknown_query, uploaded_text
 from api.schemas import ActualsUpsert, ActualsUpsertPublic
 from models.dataset import ALL_PRODUCTS, validate_table
 from models.errors import InputError, Problem, ProblemCollector, unknown_id
 
-router = APIRouter(prefix="/v1/actuals", tags=["actuals"], responses=ERRORS)
+router = APIRouter(prefix="/v1/actuals", tags=["actuals"], responses=ERRORS,
+                   dependencies=[Depends(reject_unknown_query)])
 
 CSV_EXAMPLE = ("rep_id,product_id,period,orders,calls,meetings,quotes\n"
                "R01,plc-classic,2026-03,1,26,5,3\nR01,*,2026-03,0,12,0,0\n")

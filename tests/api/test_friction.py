@@ -77,6 +77,9 @@ def test_unknown_ids_and_query_parameters_are_named(client, env):
         response = client.get(path, params={"colour": "red"}, headers=h)
         assert response.status_code == 422, path
         assert response.json()["errors"][0]["field"] == "colour"
+    typo_close = client.post("/v1/actuals/csv", params={"current": "2026-04"}, headers=env.headers("analyst"),
+                             content=b"rep_id,product_id,period,orders\nR01,plc-classic,2026-03,2\n")
+    assert typo_close.status_code == 422 and typo_close.json()["errors"][0]["field"] == "current"
     alarm = client.get("/v1/alarms", params={"market": "nowhere"}, headers=h)
     assert alarm.status_code == 422 and "valid: " in alarm.json()["errors"][0]["message"]
     market_ids = sorted(pd.read_csv(SAMPLE / "markets.csv")["market_id"])
