@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -50,7 +50,10 @@ for _path, _template, _title in PAGES:
 
 
 @router.get("/signin", response_class=HTMLResponse)
-def page_signin(request: Request) -> HTMLResponse:
+def page_signin(request: Request, reason: str | None = Query(None, max_length=500, description="Why the user was signed out."),
+                next: str | None = Query(None, max_length=2000, description="Page to return to.")) -> HTMLResponse:
+    # the script reads both from the URL; declared so that a service refusing undeclared query
+    # parameters still serves the page
     return render(request, "signin.html", title="Sign in", active=None)
 
 
