@@ -16,6 +16,7 @@ import pandas as pd
 from models.dataset import Plan
 from optimizer.parameters import Parameters
 
+# The metrics of models.dataset.METRICS in funnel order: the columns `kpi_targets` writes.
 KPIS = ("orders", "quotes", "meetings", "calls", "revenue", "margin")
 
 
