@@ -37,7 +37,7 @@ import pandas as pd
 
 from models.dataset import Dataset, Plan
 from models.rules import Rules
-from optimizer.alignment.curve_family import curve_grid, curve_label, family_curve
+from optimizer.alignment.curve_family import curve_grid, family_curve
 from optimizer.alignment.incentive import incentive_weights
 from optimizer.parameters import Parameters
 from optimizer.alignment.pay_rules import Repair, pay_per_rep, repair_pay_cut, scale_targets, short_reps

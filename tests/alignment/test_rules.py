@@ -11,7 +11,6 @@ The plan in force pays revenue against a target of 500 per period on a linear cu
 
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -22,7 +21,6 @@ from models.dataset import dataset_from_tables, load_dataset, load_plan
 from models.errors import InputError
 from models.rules import Rules
 from models.synthetic import write_tables
-from optimizer.plan.cascade import orders_array
 from optimizer.parameters import effective_parameters
 from optimizer.alignment.payout import pay as payout_calculator
 from optimizer.alignment.recommend import RULES_UNMET, recommend
@@ -188,9 +186,8 @@ def test_cli_writes_a_plan_that_reproduces_the_efficiency_and_the_pay_impact(tmp
     impact = pd.read_csv(out / "pay_impact.csv").set_index("rep_id")
     for rep, pay in open_pay.items():
         assert impact.loc[rep, "recommended_pay"] == pytest.approx(pay)
-        assert payout_calculator(params, dataset.plan, orders)[0].shape[0] > 0
+    assert len(open_pay) == len(impact) == 1
     assert (impact["change_share"] >= -0.05 - 1e-9).all()
-    assert np.all(orders_array(params, orders) >= 0)
 
 
 def test_cli_exit_1_names_the_rule_that_cannot_be_met(tmp_path):
