@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -574,7 +574,8 @@ def dataset_from_tables(tables: dict[str, object], *, source: str = "<memory>") 
         checked = validate_table(tables["actuals.csv"], "actuals.csv", problems)
         if checked is not None:
             actuals = checked
-            validate_actuals(actuals, company, rep_ids, product_ids, "actuals.csv", problems)
+            check_actuals(actuals, periods=company.periods, closed=company.closed_periods, rep_ids=rep_ids,
+                          product_ids=product_ids, file="actuals.csv", problems=problems)
     problems.raise_if_any()
 
     full = len(market_ids) * len(product_ids) * len(periods)
@@ -585,23 +586,40 @@ def dataset_from_tables(tables: dict[str, object], *, source: str = "<memory>") 
     )
 
 
-def validate_actuals(
-    actuals: pd.DataFrame, company: Company, rep_ids: set[str], product_ids: set[str], name: str,
-    problems: ProblemCollector,
+def check_actuals(
+    actuals: pd.DataFrame, *, periods: Sequence[str], closed: Iterable[str] | None, rep_ids: Iterable[str],
+    product_ids: Iterable[str], file: str, problems: ProblemCollector,
+    locate: Callable[[int, str], tuple[str, int | None, str]] | None = None, closing_hint: str = "",
 ) -> None:
-    """Actuals name known reps and products (or `*` for rep-level activity) in closed periods."""
-    check_reference(actuals, name, "rep_id", rep_ids, "rep", problems)
-    check_reference(actuals, name, "product_id", product_ids | {ALL_PRODUCTS}, "product", problems)
-    check_reference(actuals, name, "period", set(company.periods), "period (not listed in company.yaml)", problems)
-    closed = set(company.closed_periods)
-    for i in np.flatnonzero((~actuals["period"].isin(closed) & actuals["period"].isin(set(company.periods))).to_numpy()):
-        problems.add(
-            name, f"period {actuals['period'].iloc[i]!r} is not closed (current_period is {company.current_period!r})",
-            line=int(i) + 2, column="period",
-        )
+    """The one check of actuals rows (the loader, the API and `comptune pay` use it): known reps and
+    products (or `*` for rep-level activity, which carries no orders) in periods the company lists
+    and, unless `closed` is None, in closed periods.
+
+    `actuals` holds the typed columns of `actuals.csv` (see `validate_table`); `locate(i, column)`
+    gives (file, line, column) of row i when the rows did not come from a file (default: `file`,
+    line i + 2)."""
+    where = locate or (lambda i, column: (file, i + 2, column))
+
+    def add(i: int, column: str, message: str) -> None:
+        at_file, line, at_column = where(int(i), column)
+        problems.add(at_file, message, line=line, column=at_column)
+
+    listed = set(periods)
+    for column, known, what in (("rep_id", set(rep_ids), "rep"),
+                                ("product_id", set(product_ids) | {ALL_PRODUCTS}, "product"),
+                                ("period", listed, "period (not listed in company.yaml)")):
+        for i in np.flatnonzero((~actuals[column].isin(known)).to_numpy()):
+            add(i, column, f"unknown {what} {actuals[column].iloc[i]!r}")
+    if closed is not None:
+        open_rows = ~actuals["period"].isin(set(closed)) & actuals["period"].isin(listed)
+        closed_list = [p for p in periods if p in set(closed)]
+        current = closed_list[-1] if closed_list else None
+        for i in np.flatnonzero(open_rows.to_numpy()):
+            add(i, "period", f"period {actuals['period'].iloc[i]!r} is not closed (current_period is {current!r}"
+                             f"{closing_hint})")
     star_orders = (actuals["product_id"] == ALL_PRODUCTS) & (actuals["orders"] > 0)
     for i in np.flatnonzero(star_orders.to_numpy()):
-        problems.add(name, "orders need a product id (`*` rows carry activity only)", line=int(i) + 2, column="orders")
+        add(i, "orders", "orders need a product id (`*` rows carry activity only)")
 
 
 def load_plan(path: str | Path, dataset: Dataset) -> Plan:

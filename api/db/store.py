@@ -11,12 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 import pandas as pd
 from sqlalchemy import func, select, update
@@ -27,7 +26,8 @@ from api.db.tables import (
     ActualRow, AssumptionSetRow, AuditRow, DatasetRow, DatasetTableRow, DecisionRow, JobRow, PlanVersionRow,
     TokenRow, utcnow,
 )
-from models.assumptions import AssumptionSet
+from api.serialize import frame_from_json, frame_to_json
+from models.assumptions import AssumptionSet, parse_assumptions
 from models.dataset import DATASET_FILES, Dataset, Plan, dataset_from_tables, read_tables
 from models.errors import InputError, Problem
 
@@ -55,31 +55,7 @@ class NoDataset(Conflict):
 
 
 # --------------------------------------------------------------------------------------------
-# Frames as JSON
-
-
-def frame_to_json(frame: pd.DataFrame) -> dict:
-    """A table as {columns, data} with JSON-safe cells (non-finite numbers become null)."""
-    data = []
-    for row in frame.itertuples(index=False, name=None):
-        data.append([_cell(v) for v in row])
-    return {"columns": [str(c) for c in frame.columns], "data": data}
-
-
-def _cell(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, (bool,)):
-        return value
-    if hasattr(value, "item"):  # numpy scalar
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def frame_from_json(content: dict) -> pd.DataFrame:
-    return pd.DataFrame(content["data"], columns=content["columns"])
+# Times
 
 
 def as_utc(value: datetime | None) -> datetime | None:
@@ -312,6 +288,24 @@ def create_assumption_set(*, session: Session, dataset_id: int, assumptions: Ass
     session.add(row)
     session.flush()
     return row
+
+
+def live_review_assumptions(*, session: Session, dataset_id: int, kind: str) -> list[tuple[int, AssumptionSet]]:
+    """(job id, its assumption set) of the dataset's queued, running and succeeded jobs of `kind`,
+    newest first. A stored body that no longer parses is logged and left out (stored data must not
+    fail a request)."""
+    rows = session.execute(
+        select(JobRow.id, AssumptionSetRow.id, AssumptionSetRow.body)
+        .join(AssumptionSetRow, JobRow.assumption_set_id == AssumptionSetRow.id)
+        .where(JobRow.kind == kind, JobRow.dataset_id == dataset_id, JobRow.status.in_((QUEUED, RUNNING, SUCCEEDED)))
+        .order_by(JobRow.id.desc())).all()
+    out = []
+    for job_id, set_id, body in rows:
+        try:
+            out.append((job_id, parse_assumptions(body, file=f"assumption set {set_id}")))
+        except InputError as error:
+            logger.warning("stored assumption set %s no longer parses, left out: %s", set_id, error)
+    return out
 
 
 def assumption_body(assumptions: AssumptionSet) -> dict:

@@ -15,8 +15,8 @@ from api.db import store
 from api.deps import Analyst, SessionDep
 from api.routers.common import BAD_INPUT, ERRORS
 from api.schemas import ActualsUpsert, ActualsUpsertPublic
-from models.dataset import ALL_PRODUCTS, validate_table
-from models.errors import InputError, Problem, ProblemCollector
+from models.dataset import check_actuals, validate_table
+from models.errors import InputError, ProblemCollector
 
 router = APIRouter(prefix="/v1/actuals", tags=["actuals"], responses=ERRORS)
 
@@ -30,7 +30,7 @@ def upsert_actuals(principal: Analyst, session: SessionDep, body: ActualsUpsert)
     checked before any is written: unknown ids or an open period reject the whole request."""
     rows = [r.model_dump() for r in body.rows]
     return apply_actuals(session=session, principal=principal, rows=rows, current_period=body.current_period,
-                         locate=lambda i, field: Problem("body", "", column=f"rows[{i}].{field}"))
+                         locate=lambda i, field: ("body", None, f"rows[{i}].{field}"))
 
 
 @router.post("/csv", response_model=ActualsUpsertPublic, responses=BAD_INPUT, openapi_extra={
@@ -51,48 +51,31 @@ async def upsert_actuals_csv(
     problems.raise_if_any()
     rows = checked.to_dict(orient="records")
     return apply_actuals(session=session, principal=principal, rows=rows, current_period=current_period,
-                         locate=lambda i, field: Problem("actuals.csv", "", line=i + 2, column=field))
+                         locate=lambda i, field: ("actuals.csv", i + 2, field))
 
 
 def apply_actuals(*, session: Session, principal: Principal, rows: list[dict], current_period: str | None,
-                  locate: Callable[[int, str], Problem]) -> ActualsUpsertPublic:
+                  locate: Callable[[int, str], tuple[str, int | None, str]]) -> ActualsUpsertPublic:
     """Check every row against the dataset, move `current_period`, upsert, audit — one transaction."""
     dataset_row = store.current_dataset(session=session)
     tables = store.dataset_tables(session=session, dataset=dataset_row)
     company = dataset_row.company
     periods = [str(p) for p in company["periods"]]
     current = company.get("current_period")
-    problems: list[Problem] = []
-
-    def problem(i: int, field: str, message: str) -> None:
-        where = locate(i, field)
-        problems.append(Problem(where.file, message, line=where.line, column=where.column))
-
+    problems = ProblemCollector()
     if current_period is not None:
         if current_period not in periods:
-            problems.append(Problem("body", f"unknown period {current_period!r}", column="current_period"))
+            problems.add("body", f"unknown period {current_period!r}", column="current_period")
         elif current is not None and periods.index(current_period) < periods.index(str(current)):
-            problems.append(Problem("body", f"periods only close forward: {current!r} is already closed",
-                                    column="current_period"))
+            problems.add("body", f"periods only close forward: {current!r} is already closed", column="current_period")
         else:
             current = current_period
-    closed = set(periods[: periods.index(str(current)) + 1]) if current is not None else set()
-    reps = set(tables["reps.csv"]["rep_id"].astype(str).str.strip())
-    products = set(tables["products.csv"]["product_id"].astype(str).str.strip()) | {ALL_PRODUCTS}
-    for i, row in enumerate(rows):
-        if row["rep_id"] not in reps:
-            problem(i, "rep_id", f"unknown rep {row['rep_id']!r}")
-        if row["product_id"] not in products:
-            problem(i, "product_id", f"unknown product {row['product_id']!r}")
-        if row["period"] not in periods:
-            problem(i, "period", f"unknown period {row['period']!r}")
-        elif row["period"] not in closed:
-            problem(i, "period", f"period {row['period']!r} is not closed (current_period is {current!r}; "
-                                 "send current_period to close it)")
-        if row["product_id"] == ALL_PRODUCTS and (row.get("orders") or 0) > 0:
-            problem(i, "orders", "orders need a product id (`*` rows carry activity only)")
-    if problems:
-        raise InputError(problems)
+    closed = periods[: periods.index(str(current)) + 1] if current is not None else []
+    frame = pd.DataFrame(rows, columns=list(store.ACTUAL_COLUMNS))
+    check_actuals(frame, periods=periods, closed=closed, rep_ids=tables["reps.csv"]["rep_id"].astype(str).str.strip(),
+                  product_ids=tables["products.csv"]["product_id"].astype(str).str.strip(), file="body",
+                  problems=problems, locate=locate, closing_hint="; send current_period to close it")
+    problems.raise_if_any()
     if current != company.get("current_period"):
         store.set_current_period(session=session, dataset=dataset_row, period=current)
     counts = store.upsert_actuals(session=session, dataset_id=dataset_row.id, rows=rows)

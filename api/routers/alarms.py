@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
 from api.db import store
-from api.db.tables import AssumptionSetRow, JobRow
 from api.deps import SessionDep, Viewer
-from api.jobs import REVIEW, jsonable
+from api.jobs import REVIEW
 from api.routers.common import ERRORS
 from api.schemas import AlarmsPublic
+from api.serialize import frame_records
+from models.assumptions import AssumptionSet
 from optimizer.alarms import DEFAULT_THRESHOLDS, alarms
 
 router = APIRouter(prefix="/v1/alarms", tags=["alarms"], responses=ERRORS)
@@ -42,43 +43,36 @@ def read_alarms(
     dataset = store.build_dataset(session=session, dataset=dataset_row)
     frame = alarms(dataset, thresholds=DEFAULT_THRESHOLDS)
     wanted = set(severity or ("critical", "warning", "watch"))
-    frame = frame[frame["severity"].isin(wanted)]
-    if team is not None:
-        frame = frame[frame["team"] == team]
-    if market is not None:
-        frame = frame[frame["market_id"] == market]
+    keep = frame["severity"].isin(wanted).to_numpy(dtype=bool)
+    for column, value in (("team", team), ("market_id", market), ("level", level), ("kind", kind)):
+        if value is not None:
+            keep = keep & (frame[column] == value).to_numpy(dtype=bool)
     if product is not None:
-        frame = frame[frame["product_ids"].map(lambda ids: product in ids)]
-    if level is not None:
-        frame = frame[frame["level"] == level]
-    if kind is not None:
-        frame = frame[frame["kind"] == kind]
-    frame = frame.head(limit)
-    records = jsonable(frame.to_dict(orient="records"))
-    coverage = _review_coverage(session, dataset_row.id)
+        keep = keep & np.fromiter((product in ids for ids in frame["product_ids"]), dtype=bool, count=len(frame))
+    frame = frame[keep].head(limit)
+    records = frame_records(frame)
+    coverage = review_coverage(store.live_review_assumptions(session=session, dataset_id=dataset_row.id,
+                                                             kind=REVIEW))
     for record in records:
-        record["review_id"] = _review_for(record, coverage)
+        record["review_id"] = review_for(record, coverage)
     return AlarmsPublic(data=records, count=len(records), current_period=dataset.company.current_period,
                         plan_version=dataset_row.plan_version, thresholds=DEFAULT_THRESHOLDS.as_dict())
 
 
-def _review_coverage(session, dataset_id: int) -> list[tuple[int, set[str] | None, set[str] | None]]:
-    """(review id, markets or None for all, reps or None) of live reviews, newest first."""
-    rows = session.execute(
-        select(JobRow.id, AssumptionSetRow.body).join(AssumptionSetRow, JobRow.assumption_set_id == AssumptionSetRow.id)
-        .where(JobRow.kind == REVIEW, JobRow.dataset_id == dataset_id,
-               JobRow.status.in_((store.QUEUED, store.RUNNING, store.SUCCEEDED)))
-        .order_by(JobRow.id.desc())).all()
-    out = []
-    for review_id, body in rows:
-        for adj in body.get("adjustments", []):
-            markets = set(adj["markets"]) if adj.get("markets") else None
-            reps = set(adj["reps"]) if adj.get("reps") else None
-            out.append((review_id, markets, reps))
+Coverage = list[tuple[int, set[str] | None, set[str] | None]]
+
+
+def review_coverage(reviews: list[tuple[int, AssumptionSet]]) -> Coverage:
+    """(review id, markets or None for all, reps or None) per adjustment of live reviews, newest first."""
+    out: Coverage = []
+    for review_id, assumptions in reviews:
+        for adj in assumptions.adjustments:
+            out.append((review_id, set(adj.markets) if adj.markets else None, set(adj.reps) if adj.reps else None))
     return out
 
 
-def _review_for(alarm: dict, coverage) -> int | None:
+def review_for(alarm: dict, coverage: Coverage) -> int | None:
+    """The newest live review whose assumptions cover the alarm's scope."""
     for review_id, markets, reps in coverage:
         if alarm["level"] == "rep" and reps is not None and alarm["rep_id"] in reps:
             return review_id

@@ -9,16 +9,16 @@ from fastapi import APIRouter, Query, Request
 from api.db import store
 from api.db.tables import PlanVersionRow
 from api.deps import SessionDep, Viewer
-from api.jobs import jsonable
 from api.routers.common import ERRORS, NOT_FOUND, csv_response, wants_csv
 from api.schemas import PlanPublic, PlansPublic
+from api.serialize import frame_from_json, frame_records
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"], responses=ERRORS)
 
 
 def plan_public(row: PlanVersionRow, *, in_force: int | None, tables: bool, targets: bool) -> PlanPublic:
     def records(content):
-        return jsonable(store.frame_from_json(content).to_dict(orient="records"))
+        return frame_records(frame_from_json(content))
 
     return PlanPublic(
         version=row.version, in_force=row.version == in_force, origin=row.origin, review_id=row.review_id,
@@ -70,7 +70,7 @@ def read_plan_targets(
     """A plan version's targets (the `plan/targets.csv` format)."""
     dataset_row = store.current_dataset(session=session)
     row = store.get_plan_version(session=session, dataset_id=dataset_row.id, version=version)
-    frame = store.frame_from_json(row.targets)
+    frame = frame_from_json(row.targets)
     if wants_csv(request, format):
         return csv_response(frame, f"plan-{version}-targets.csv")
-    return {"version": version, "data": jsonable(frame.to_dict(orient="records")), "count": len(frame)}
+    return {"version": version, "data": frame_records(frame), "count": len(frame)}

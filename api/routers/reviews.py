@@ -18,6 +18,7 @@ from api.schemas import (
     AdjustmentsPublic, DecisionCreate, DecisionPublic, ExplanationPublic, ReviewCreate, ReviewPublic,
     ReviewsPublic, ReviewSummary,
 )
+from api.serialize import frame_from_json, frame_records
 from models.errors import InputError
 
 router = APIRouter(prefix="/v1/reviews", tags=["reviews"], responses={**ERRORS, **NOT_FOUND})
@@ -129,15 +130,13 @@ def read_adjustments(
 ):
     """The plan adjustments (rep, component, period, in force, recommended, delta, reason) and weight changes."""
     result = finished_result(session, review_id)
-    adjustments = store.frame_from_json(result["adjustments"])
-    weights = store.frame_from_json(result["weight_changes"])
+    adjustments = frame_from_json(result["adjustments"])
+    weights = frame_from_json(result["weight_changes"])
     if wants_csv(request, format):
         frame = adjustments if table == "adjustments" else weights
         return csv_response(frame, f"review-{review_id}-{table.replace('_', '-')}.csv")
-    from api.jobs import jsonable
-
-    return AdjustmentsPublic(review_id=review_id, data=jsonable(adjustments.to_dict(orient="records")),
-                             count=len(adjustments), weight_changes=jsonable(weights.to_dict(orient="records")))
+    return AdjustmentsPublic(review_id=review_id, data=frame_records(adjustments),
+                             count=len(adjustments), weight_changes=frame_records(weights))
 
 
 @router.get("/{review_id}/explanation", response_model=ExplanationPublic, responses=CONFLICT)

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from api.auth import ROLES, check_role
+from api.cli.common import EXIT_BAD_INPUT, fail_input
 from api.settings import Settings
 
 console = Console()
@@ -36,7 +37,6 @@ def load(
     dataset_dir: Annotated[Path, typer.Argument(help="Dataset folder in the comptune format.")],
 ) -> None:
     """Load a dataset folder into the database (idempotent: the same content loads once)."""
-    from api.cli import EXIT_BAD_INPUT, fail_input
     from api.db import store
     from models.errors import InputError
 
@@ -64,7 +64,6 @@ def token_create(
     name: Annotated[Optional[str], typer.Option("--name", help="Who holds it (shown in the audit log).")] = None,
 ) -> None:
     """Create a token and print it as the last line (only its hash is stored)."""
-    from api.cli import EXIT_BAD_INPUT
     from api.db import store
 
     try:
@@ -133,7 +132,6 @@ def token_list() -> None:
 @token_app.command("revoke")
 def token_revoke(token_id: Annotated[int, typer.Argument(help="Token id (from `token list`).")]) -> None:
     """Revoke a token: it stops working at once."""
-    from api.cli import EXIT_BAD_INPUT
     from api.db import store
 
     engine, sessions = _session(Settings())
@@ -168,10 +166,3 @@ def serve(
     logging.getLogger("api").setLevel(logging.INFO)
     console.print(f"serving on http://{host}:{port} (docs: http://{host}:{port}/docs)")
     uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, workers=1)
-
-
-def register_service_commands(app: typer.Typer) -> None:
-    """Add `load`, `token …` and `serve` to the `comptune` command line."""
-    app.command("load")(load)
-    app.add_typer(token_app, name="token")
-    app.command("serve")(serve)

@@ -1,95 +1,27 @@
-"""The `comptune` command line: solve a dataset folder, pay out a plan, generate synthetic data.
-
-Exit codes: 0 success; 1 the model has no usable answer (infeasible, unbounded, solver error);
-2 bad input (the message names the file, line and column or key). Outputs are written only after
-everything succeeded, through a temporary folder, so a failed run leaves `--out` untouched.
-"""
+"""`comptune solve`, `pay` and `generate`: the plan LP, the payout calculator and synthetic data on the command line."""
 
 from __future__ import annotations
 
 import json
-import logging
-import shutil
 import sys
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Iterator, Optional
+from typing import Annotated, Optional
 
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from models.assumptions import load_assumptions
-from models.dataset import Dataset, Plan, load_dataset, load_plan, read_csv, write_plan
+from api.cli.common import (
+    EXIT_BAD_INPUT, EXIT_NO_ANSWER, AssumptionsOpt, DatasetArg, JsonOpt, OutOpt, PlanDirArg, console, err_console,
+    input_errors, load_inputs, staged_output,
+)
+from models.dataset import Dataset, Plan, check_actuals, load_plan, read_csv, validate_table, write_plan
 from models.errors import InputError, ProblemCollector, RenamedFiles
 from optimizer.cascade import component_targets, kpi_targets
 from optimizer.parameters import effective_parameters
 from optimizer.payout import pay as compute_pay
 from optimizer.plan_lp import PlanResult, plan_targets
 from optimizer.solve import OPTIMAL, FEASIBLE_TIME_LIMIT, SolveOptions
-
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.split("\n\n")[0])
-console = Console()
-err_console = Console(stderr=True, soft_wrap=True)
-
-EXIT_NO_ANSWER = 1
-EXIT_BAD_INPUT = 2
-
-DatasetArg = Annotated[Path, typer.Argument(help="Dataset folder in the comptune format (see README).")]
-AssumptionsOpt = Annotated[Optional[Path], typer.Option("--assumptions", "-a", help="Assumption set (YAML or JSON).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
-OutOpt = Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder to write results to.")]
-PlanDirArg = Annotated[Path, typer.Argument(help="Plan folder: components.csv, curve.csv, targets.csv.")]
-
-
-def fail_input(error: InputError) -> None:
-    err_console.print("[bold red]bad input[/]")
-    err_console.print(str(error), markup=False, highlight=False)
-    raise typer.Exit(EXIT_BAD_INPUT)
-
-
-@contextmanager
-def input_errors() -> Iterator[None]:
-    """Turn a user's bad input into exit code 2 with the located message."""
-    try:
-        yield
-    except InputError as error:
-        fail_input(error)
-
-
-def load_inputs(dataset_dir: Path, assumptions_file: Path | None, *, need_open_periods: bool = True):
-    with input_errors():
-        dataset = load_dataset(dataset_dir)
-        assumptions = load_assumptions(assumptions_file, dataset) if assumptions_file else None
-        if need_open_periods and not dataset.company.open_periods:
-            raise InputError.single(
-                "company.yaml", f"{dataset.company.current_period!r} is the last period: there is no open period to plan",
-                column="current_period")
-    return dataset, assumptions
-
-
-@contextmanager
-def staged_output(out: Path | None) -> Iterator[Path | None]:
-    """Write into a temporary folder and move it into `out` only if the block succeeds."""
-    if out is None:
-        yield None
-        return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".comptune-", dir=out.parent))
-    try:
-        yield stage
-        out.mkdir(parents=True, exist_ok=True)
-        for item in sorted(stage.rglob("*")):
-            target = out / item.relative_to(stage)
-            if item.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-            else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.move(str(item), str(target))
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
 
 
 def default_plan_shape(dataset: Dataset) -> Plan:
@@ -157,7 +89,6 @@ def print_plan_summary(result: PlanResult, dataset: Dataset) -> None:
         console.print(result.message)
 
 
-@app.command()
 def solve(
     dataset_dir: DatasetArg,
     assumptions: AssumptionsOpt = None,
@@ -188,26 +119,19 @@ def solve(
 
 
 def read_outcomes(path: Path, dataset: Dataset) -> pd.DataFrame:
-    """Outcome orders per rep, product and period, validated like actuals (any period allowed)."""
-    from models.dataset import validate_table  # the same schema as actuals.csv
-
+    """Outcome orders per rep, product and period, checked like actuals (any listed period allowed)."""
     if not path.is_file():
         raise InputError.single(str(path), "outcomes file not found")
     problems = ProblemCollector()
     frame = validate_table(read_csv(path, str(path)), "actuals.csv", RenamedFiles(problems, lambda _: str(path)))
     problems.raise_if_any()
     assert frame is not None
-    for column, known, what in (("rep_id", set(dataset.rep_ids), "rep"),
-                                ("product_id", set(dataset.product_ids) | {"*"}, "product"),
-                                ("period", set(dataset.company.periods), "period (not listed in company.yaml)")):
-        for i in frame.index[~frame[column].isin(known)]:
-            problems.add(str(path), f"unknown {what} {frame[column][i]!r}", line=int(i) + 2, column=column)
+    check_actuals(frame, periods=dataset.company.periods, closed=None, rep_ids=dataset.rep_ids,
+                  product_ids=dataset.product_ids, file=str(path), problems=problems)
     problems.raise_if_any()
     return frame
 
 
-
-@app.command()
 def pay(
     dataset_dir: DatasetArg,
     plan_dir: PlanDirArg,
@@ -245,7 +169,6 @@ def pay(
             detail.to_csv(stage / "pay_detail.csv", index=False)
 
 
-@app.command()
 def generate(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the dataset to.")],
     reps: Annotated[int, typer.Option(min=1)] = 50,
@@ -266,26 +189,3 @@ def generate(
     with staged_output(out) as stage:
         write_tables(tables, stage)
     console.print(f"wrote a {reps} reps × {products} products × {markets} markets × {periods} periods dataset to {out}")
-
-
-from api.cli_service import register_service_commands  # noqa: E402 - service commands: load, token, serve
-
-register_service_commands(app)
-
-from api.cli_bench import bench  # noqa: E402
-app.command()(bench)
-
-
-from api.cli_align import recommend, simulate  # noqa: E402  (the alignment commands)
-
-app.command()(recommend)
-app.command()(simulate)
-
-
-def main() -> None:  # pragma: no cover - console entry
-    logging.basicConfig(level=logging.WARNING)
-    app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
