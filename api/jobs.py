@@ -104,7 +104,7 @@ class JobRunner:
             handler = self.handlers[job.kind]
             summary, result = handler(job, self.session_factory, self.settings)
             status = store.SUCCEEDED
-        except (JobFailed, InputError) as exc:
+        except (JobFailed, InputError, store.Conflict) as exc:
             status, error = store.FAILED, str(exc)
         except Exception as exc:
             logger.exception("job %s failed", job_id)

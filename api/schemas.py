@@ -14,8 +14,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.assumptions import AssumptionSet
+from models.limits import MAX_ACTUALS_ROWS, MAX_ID, MAX_QUANTITY, Ident, Reason
 
-FiniteNonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Quantity = Annotated[float, Field(ge=0, le=MAX_QUANTITY, allow_inf_nan=False)]
 
 SOUTH_FREEZE = {
     "name": "south-freeze",
@@ -107,7 +108,7 @@ class ReviewCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"assumption_set_id": 1, "time_limit_s": 60}]})
 
-    assumption_set_id: int = Field(..., ge=1, description="Id of a stored assumption set.")
+    assumption_set_id: int = Field(..., ge=1, le=MAX_ID, description="Id of a stored assumption set.")
     time_limit_s: float | None = Field(None, gt=0, allow_inf_nan=False,
                                        description="Solver time limit for each solve of the review (seconds); "
                                                    "the service default when omitted.")
@@ -130,7 +131,8 @@ class ReviewSummary(BaseModel):
         ..., description="Recommended minus keeping the plan in force: margin, revenue, alignment_efficiency.")
     comparison: list[ComparisonRow] = Field(..., description="The recommendation against the plan in force and the baselines.")
     adjustments: int = Field(..., description="Rows in the plan adjustments table.")
-    soft_slacks: list[dict] = Field(default_factory=list, description="Soft constraints that needed slack.")
+    soft_slacks: list[dict] = Field(default_factory=list, description="Soft constraints that needed slack (the "
+                                                                      "budget's only for approver and admin).")
     selected: str = Field("", description="Which candidate weighting the engine kept, and why.")
     message: str = Field("", description="A caveat from the engine, if any.")
     pay_visible: bool = Field(..., description="Whether pay figures are shown to the caller's role.")
@@ -143,8 +145,8 @@ class DecisionCreate(BaseModel):
         {"decision": "accept", "reason": "Freeze confirmed by the regional VP.", "plan_version": 1}]})
 
     decision: Literal["accept", "reject"] = Field(..., description="accept makes the recommendation the plan in force.")
-    reason: str = Field(..., min_length=1, max_length=5_000, description="Why (kept in the audit log).")
-    plan_version: int = Field(..., ge=1, description="The plan version the decider believes is in force; "
+    reason: Reason = Field(..., min_length=1, description="Why (kept in the audit log).")
+    plan_version: int = Field(..., ge=1, le=MAX_ID, description="The plan version the decider believes is in force; "
                                                      "409 when it no longer is.")
 
 
@@ -282,13 +284,13 @@ class PlansPublic(BaseModel):
 class ActualIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    rep_id: str = Field(..., min_length=1, description="Rep id.")
-    product_id: str = Field(..., min_length=1, description="Product id, or `*` for rep-level activity.")
-    period: str = Field(..., min_length=1, description="A closed period label.")
-    orders: FiniteNonNegative = Field(0.0, description="Orders (must be 0 on `*` rows).")
-    calls: FiniteNonNegative = Field(0.0, description="Calls.")
-    meetings: FiniteNonNegative = Field(0.0, description="Meetings.")
-    quotes: FiniteNonNegative = Field(0.0, description="Quotes.")
+    rep_id: Ident = Field(..., description="Rep id.")
+    product_id: Ident = Field(..., description="Product id, or `*` for rep-level activity.")
+    period: Ident = Field(..., description="A closed period label.")
+    orders: Quantity = Field(0.0, description="Orders (must be 0 on `*` rows).")
+    calls: Quantity = Field(0.0, description="Calls.")
+    meetings: Quantity = Field(0.0, description="Meetings.")
+    quotes: Quantity = Field(0.0, description="Quotes.")
 
 
 class ActualsUpsert(BaseModel):
@@ -300,8 +302,8 @@ class ActualsUpsert(BaseModel):
         "rows": [{"rep_id": "R01", "product_id": "plc-classic", "period": "2026-03", "orders": 1,
                   "calls": 26, "meetings": 5, "quotes": 3}]}]})
 
-    rows: list[ActualIn] = Field(..., min_length=1, max_length=500_000, description="Actuals rows.")
-    current_period: str | None = Field(None, description="Close the periods up to this one before upserting.")
+    rows: list[ActualIn] = Field(..., min_length=1, max_length=MAX_ACTUALS_ROWS, description="Actuals rows.")
+    current_period: Ident | None = Field(None, description="Close the periods up to this one before upserting.")
 
 
 class ActualsUpsertPublic(BaseModel):
@@ -341,11 +343,12 @@ class AlarmPublic(BaseModel):
     metric: str = Field(..., description="revenue, margin, orders, quotes, meetings or calls.")
     products: str = Field(..., description="Products of the KPI (`*`, group:NAME or ids).")
     product_ids: list[str] = Field(..., description="The product ids covered.")
-    actual_to_date: float = Field(..., description="Actual metric over the closed periods.")
-    target_to_date: float = Field(..., description="Target over the closed periods.")
+    actual_to_date: float | None = Field(..., description="Actual metric over the closed periods (null if not finite).")
+    target_to_date: float | None = Field(..., description="Target over the closed periods (null if not finite).")
     pace: float | None = Field(None, description="actual_to_date ÷ target_to_date.")
-    target_year: float = Field(..., description="Target over all periods.")
-    forecast_year: float = Field(..., description="Run-rate forecast: actual ÷ closed periods × all periods.")
+    target_year: float | None = Field(..., description="Target over all periods (null if not finite).")
+    forecast_year: float | None = Field(..., description="Run-rate forecast: actual ÷ closed periods × all periods "
+                                                         "(null if not finite).")
     forecast_attainment: float | None = Field(None, description="forecast_year ÷ target_year.")
     needed_per_period: float | None = Field(None, description="(funnel) What each open period needs.")
     activity_per_period: float | None = Field(None, description="(funnel) What the calls lead to per period.")
@@ -393,7 +396,7 @@ class BenchmarkCreate(BaseModel):
     products: int = Field(..., ge=1, le=200, description="Products.")
     periods: int = Field(12, ge=1, le=36, description="Periods.")
     markets: int = Field(8, ge=1, le=100, description="Markets.")
-    seed: int = Field(0, ge=0, description="Seed of the generator.")
+    seed: int = Field(0, ge=0, le=MAX_ID, description="Seed of the generator.")
     repeats: int = Field(1, ge=1, le=10, description="Repetitions.")
 
 

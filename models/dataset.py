@@ -10,16 +10,22 @@ has to guess.
 
 from __future__ import annotations
 
+import csv
+import io
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from models.errors import InputError, ProblemCollector, RenamedFiles
+from models.limits import (
+    MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_NUMBER, MAX_QUANTITY, MIN_NONZERO, SUSPECT_TEXT, magnitude_problem,
+    safe_yaml_load, text_problem,
+)
 
 METRICS = ("revenue", "margin", "orders", "quotes", "meetings", "calls")
 ALL_PRODUCTS = "*"
@@ -40,6 +46,7 @@ class Column:
     default: float | str | None = None
     rule: Callable[[pd.Series], pd.Series] | None = None  # True where the value is acceptable
     rule_text: str = ""
+    maximum: float = MAX_NUMBER  # largest magnitude of a number (models/limits.py)
 
 
 def _nonneg(s: pd.Series) -> pd.Series:
@@ -130,10 +137,10 @@ SCHEMAS: dict[str, list[Column]] = {
         Column("rep_id", "id"),
         Column("product_id", "id"),
         Column("period", "id"),
-        Column("orders", required=False, default=0.0, **NONNEG),
-        Column("calls", required=False, default=0.0, **NONNEG),
-        Column("meetings", required=False, default=0.0, **NONNEG),
-        Column("quotes", required=False, default=0.0, **NONNEG),
+        Column("orders", required=False, default=0.0, maximum=MAX_QUANTITY, **NONNEG),
+        Column("calls", required=False, default=0.0, maximum=MAX_QUANTITY, **NONNEG),
+        Column("meetings", required=False, default=0.0, maximum=MAX_QUANTITY, **NONNEG),
+        Column("quotes", required=False, default=0.0, maximum=MAX_QUANTITY, **NONNEG),
     ],
 }
 
@@ -283,9 +290,10 @@ def read_tables(path: str | Path) -> dict[str, object]:
     company_file = root / "company.yaml"
     if company_file.is_file():
         try:
-            tables["company.yaml"] = yaml.safe_load(company_file.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise InputError.single("company.yaml", f"not valid YAML: {exc}") from None
+            text = company_file.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError.single("company.yaml", f"not UTF-8 text: {exc}") from None
+        tables["company.yaml"] = safe_yaml_load(text, file="company.yaml") or {}
     for name in (*DATASET_FILES, *PLAN_FILES, "actuals.csv"):
         file = root / name
         if file.is_file():
@@ -296,13 +304,43 @@ def read_tables(path: str | Path) -> dict[str, object]:
 def read_csv(file: Path, name: str) -> pd.DataFrame:
     """Read a CSV file as text cells so that validation, not pandas, decides what a value means."""
     try:
-        frame = pd.read_csv(file, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except pd.errors.EmptyDataError:
-        raise InputError.single(name, "file is empty (a header row is required)") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError.single(name, f"not a readable CSV file: {exc}") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError.single(name, f"not a readable CSV file: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return parse_csv(text, name)
+
+
+def parse_csv(text: str, name: str) -> pd.DataFrame:
+    """The text cells of a CSV document, strictly: a header row naming each column once, and every
+    row with as many fields as the header (blank lines are skipped). Errors name the line."""
+    problems = ProblemCollector()
+    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    try:
+        for fields in reader:
+            if not fields or (len(fields) == 1 and not fields[0].strip()):
+                continue
+            if header is None:
+                header = [f.strip() for f in fields]
+                seen: set[str] = set()
+                for column in header:
+                    if column in seen:
+                        problems.add(name, "column appears twice in the header", line=reader.line_num, column=column)
+                    seen.add(column)
+                continue
+            if len(fields) != len(header):
+                problems.add(name, f"row has {len(fields)} fields, the header has {len(header)}", line=reader.line_num)
+                if len(problems.problems) >= 20:
+                    break
+                continue
+            rows.append(fields)
+    except csv.Error as exc:
+        raise InputError.single(name, f"not a readable CSV file: {exc}", line=reader.line_num) from None
+    if header is None:
+        raise InputError.single(name, "file is empty (a header row is required)")
+    problems.raise_if_any()
+    return pd.DataFrame(rows, columns=header, dtype=object) if rows else pd.DataFrame(columns=header, dtype=object)
 
 
 def load_dataset(path: str | Path) -> Dataset:
@@ -345,6 +383,12 @@ def validate_table(table: object, name: str, problems: ProblemCollector) -> pd.D
             if col.kind == "id":
                 for i in np.flatnonzero((values == "").to_numpy() | raw.isna().to_numpy()):
                     problems.add(name, "value is missing", line=int(lines[i]), column=col.name)
+            longest = MAX_ID_LENGTH if col.kind == "id" else MAX_NAME_LENGTH
+            suspect = (values.str.len() > longest) | values.str.contains(SUSPECT_TEXT, regex=True)
+            for i in np.flatnonzero(suspect.to_numpy(dtype=bool)):
+                value = values.iloc[i]
+                problems.add(name, text_problem(value) or f"longer than {longest} characters (got {len(value):,})",
+                             line=int(lines[i]), column=col.name)
             out[col.name] = values
             continue
         if pd.api.types.is_numeric_dtype(raw):
@@ -364,6 +408,11 @@ def validate_table(table: object, name: str, problems: ProblemCollector) -> pd.D
         infinite = np.isinf(numbers.to_numpy()) & ~blank.to_numpy()
         for i in np.flatnonzero(infinite):
             problems.add(name, f"must be finite (got {raw.iloc[i]!r})", line=int(lines[i]), column=col.name)
+        size = np.abs(numbers.to_numpy(dtype=float))
+        finite = ~np.isnan(size) & ~infinite & ~blank.to_numpy()
+        for i in np.flatnonzero(finite & ((size > col.maximum) | ((size > 0) & (size < MIN_NONZERO)))):
+            problems.add(name, magnitude_problem(float(numbers.iloc[i]), maximum=col.maximum) or "out of range",
+                         line=int(lines[i]), column=col.name)
         if col.rule is not None:
             checkable = ~numbers.isna() & ~pd.Series(infinite | blank.to_numpy(), index=numbers.index)
             broken = checkable & ~col.rule(numbers.fillna(0.0))
@@ -415,13 +464,27 @@ def validate_company(raw: object, problems: ProblemCollector) -> Company | None:
             problems.add(name, "required key is missing", column=key)
         else:
             values[key] = str(raw[key])
+            problem = text_problem(values[key]) or (
+                f"longer than {MAX_NAME_LENGTH} characters" if len(values[key]) > MAX_NAME_LENGTH else None)
+            if problem:
+                problems.add(name, problem, column=key)
     periods = raw.get("periods")
     if not isinstance(periods, list) or not periods:
         problems.add(name, "required: a non-empty list of period labels", column="periods")
         periods = []
     labels = [str(p) for p in periods]
+    for i, label in enumerate(labels):
+        problem = text_problem(label) or ("must not be empty" if not label.strip() else None) or (
+            f"longer than {MAX_ID_LENGTH} characters" if len(label) > MAX_ID_LENGTH else None)
+        if problem or isinstance(periods[i], (list, dict)):
+            problems.add(name, problem or "must be a label, not a list or mapping", column=f"periods[{i}]")
     if len(set(labels)) != len(labels):
-        problems.add(name, "period labels must be unique", column="periods")
+        dup = next(label for label in labels if labels.count(label) > 1)
+        problems.add(name, f"period labels must be unique ({dup!r} is listed twice)", column="periods")
+    else:
+        for before_label, label in out_of_order(labels):
+            problems.add(name, f"periods are out of order: {label!r} comes after {before_label!r}",
+                         column="periods")
     values["periods"] = tuple(labels)
     current = raw.get("current_period")
     if current is not None and str(current) not in labels:
@@ -440,12 +503,33 @@ def validate_company(raw: object, problems: ProblemCollector) -> Company | None:
         value = float(value)
         if not math.isfinite(value):
             problems.add(name, f"must be finite (got {value!r})", column=key)
+        elif magnitude_problem(value):
+            problems.add(name, magnitude_problem(value), column=key)
         elif value < minimum or (strict and value <= minimum):
             problems.add(name, f"must be {'>' if strict else '≥'} {minimum:g} (got {value:g})", column=key)
         values[key] = value
     if len(problems.problems) > before:
         return None
     return Company(**values)  # type: ignore[arg-type]
+
+
+PERIOD_FORMATS = (
+    (re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$"), lambda m: (int(m[1]), int(m[2]), int(m[3] or 0))),  # 2026-04(-01)
+    (re.compile(r"^(\d{4})-?Q([1-4])$"), lambda m: (int(m[1]), int(m[2]), 0)),  # 2026-Q2
+    (re.compile(r"^(\d+)$"), lambda m: (int(m[1]), 0, 0)),  # 1, 2, 3
+)
+
+
+def out_of_order(labels: list[str]) -> list[tuple[str, str]]:
+    """(earlier, later) pairs where a label sorts before the one listed ahead of it. Checked only
+    when every label has one recognised calendar form (YYYY-MM, YYYY-MM-DD, YYYY-Qn or a number);
+    other labels are taken in the order given."""
+    for pattern, key in PERIOD_FORMATS:
+        matches = [pattern.match(label) for label in labels]
+        if all(matches):
+            keys = [key(m) for m in matches]
+            return [(labels[i], labels[i + 1]) for i in range(len(keys) - 1) if keys[i + 1] <= keys[i]]
+    return []
 
 
 def resolve_products(spec: str, product_ids: list[str], groups: dict[str, list[str]]) -> list[str] | str:
@@ -537,6 +621,10 @@ def dataset_from_tables(tables: dict[str, object], *, source: str = "<memory>") 
     company = validate_company(tables["company.yaml"], problems)
     frames = {name: validate_table(tables[name], name, problems) for name in DATASET_FILES}
     products, markets, reps, funnel, rep_products, demand = (frames[n] for n in DATASET_FILES)
+    for name, frame in frames.items():
+        if frame is not None and len(frame) == 0:
+            problems.add(name, "has no data rows (a header alone describes no "
+                               f"{name.removesuffix('.csv').replace('_', ' ')}; at least one row is needed)")
     problems.raise_if_any()
     assert company is not None and products is not None and markets is not None and reps is not None
 

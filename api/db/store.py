@@ -19,6 +19,7 @@ from typing import Iterable
 
 import pandas as pd
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -30,6 +31,7 @@ from api.serialize import frame_from_json, frame_to_json
 from models.assumptions import AssumptionSet, parse_assumptions
 from models.dataset import DATASET_FILES, Dataset, Plan, dataset_from_tables, read_tables
 from models.errors import InputError, Problem
+from models.limits import MAX_ID
 
 logger = logging.getLogger(__name__)
 
@@ -156,7 +158,22 @@ def build_dataset(*, session: Session, dataset: DatasetRow, plan_version: int | 
         tables["plan/targets.csv"] = frame_from_json(plan.targets)
     if with_actuals:
         tables["actuals.csv"] = actuals_frame(session=session, dataset_id=dataset.id)
-    return dataset_from_tables(tables, source=f"database dataset {dataset.id}")
+    return _revalidated(tables, dataset)
+
+
+def reference_dataset(*, session: Session, dataset: DatasetRow) -> Dataset:
+    """The dataset's ids and periods (no plan, no actuals): what an assumption's scope may name."""
+    return _revalidated(dataset_tables(session=session, dataset=dataset), dataset)
+
+
+def _revalidated(tables: dict[str, object], dataset: DatasetRow) -> Dataset:
+    """Stored tables validated again; data stored before today's checks that fails them is a
+    Conflict (409: load a corrected dataset), not an error of the request that reads it."""
+    try:
+        return dataset_from_tables(tables, source=f"database dataset {dataset.id}")
+    except InputError as error:
+        raise Conflict(f"the stored dataset {dataset.id} does not pass the input checks any more; load a "
+                       f"corrected dataset with `comptune load`: {error}") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -266,10 +283,29 @@ def set_current_period(*, session: Session, dataset: DatasetRow, period: str) ->
 # Assumption sets
 
 
+ASSUMPTION_SET_ATTEMPTS = 20
+
+
 def create_assumption_set(*, session: Session, dataset_id: int, assumptions: AssumptionSet,
                           created_by: str) -> AssumptionSetRow:
     """Store a new immutable set. Its parent is the one it names (an id or a name, meaning that
-    name's newest version) or, when it names none, the newest set with the same name."""
+    name's newest version) or, when it names none, the newest set with the same name.
+
+    (dataset, name, version) is unique: when a concurrent request stored the same version first,
+    the parent and version are worked out again (a savepoint keeps the caller's transaction), up to
+    ASSUMPTION_SET_ATTEMPTS times; then `Conflict` (409)."""
+    for _ in range(ASSUMPTION_SET_ATTEMPTS):
+        try:
+            with session.begin_nested():
+                return _insert_assumption_set(session=session, dataset_id=dataset_id, assumptions=assumptions,
+                                              created_by=created_by)
+        except IntegrityError:
+            logger.info("assumption set %r: a concurrent request took the version; trying again", assumptions.name)
+    raise Conflict(f"assumption set {assumptions.name!r}: too many concurrent versions; try again")
+
+
+def _insert_assumption_set(*, session: Session, dataset_id: int, assumptions: AssumptionSet,
+                           created_by: str) -> AssumptionSetRow:
     parent = None
     if assumptions.parent is not None:
         parent = _resolve_parent(session=session, dataset_id=dataset_id, ref=assumptions.parent)
@@ -317,7 +353,7 @@ def assumption_body(assumptions: AssumptionSet) -> dict:
 
 def _resolve_parent(*, session: Session, dataset_id: int, ref: str | int) -> AssumptionSetRow:
     query = select(AssumptionSetRow).where(AssumptionSetRow.dataset_id == dataset_id)
-    if isinstance(ref, int) or str(ref).isdigit():
+    if isinstance(ref, int) or (str(ref).isdigit() and int(ref) <= MAX_ID):  # a longer digit string is a name
         row = session.scalars(query.where(AssumptionSetRow.id == int(ref))).first()
     else:
         row = session.scalars(query.where(AssumptionSetRow.name == str(ref))

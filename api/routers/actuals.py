@@ -3,7 +3,6 @@ optionally closing periods first."""
 
 from __future__ import annotations
 
-import io
 from typing import Callable
 
 import pandas as pd
@@ -13,18 +12,19 @@ from sqlalchemy.orm import Session
 from api.auth import Principal
 from api.db import store
 from api.deps import Analyst, SessionDep
-from api.routers.common import BAD_INPUT, ERRORS
+from api.routers.common import NO_DATASET, BAD_BODY, BAD_INPUT, ERRORS, IdFilter
 from api.schemas import ActualsUpsert, ActualsUpsertPublic
-from models.dataset import check_actuals, validate_table
+from models.dataset import check_actuals, parse_csv, validate_table
 from models.errors import InputError, ProblemCollector
+from models.limits import MAX_ACTUALS_ROWS
 
-router = APIRouter(prefix="/v1/actuals", tags=["actuals"], responses=ERRORS)
+router = APIRouter(prefix="/v1/actuals", tags=["actuals"], responses={**ERRORS, **NO_DATASET})
 
 CSV_EXAMPLE = ("rep_id,product_id,period,orders,calls,meetings,quotes\n"
                "R01,plc-classic,2026-03,1,26,5,3\nR01,*,2026-03,0,12,0,0\n")
 
 
-@router.post("", response_model=ActualsUpsertPublic, responses=BAD_INPUT)
+@router.post("", response_model=ActualsUpsertPublic, responses=BAD_BODY)
 def upsert_actuals(principal: Analyst, session: SessionDep, body: ActualsUpsert) -> ActualsUpsertPublic:
     """Insert or replace actuals; sending the same rows again changes nothing. All rows are
     checked before any is written: unknown ids or an open period reject the whole request."""
@@ -33,19 +33,23 @@ def upsert_actuals(principal: Analyst, session: SessionDep, body: ActualsUpsert)
                          locate=lambda i, field: ("body", None, f"rows[{i}].{field}"))
 
 
-@router.post("/csv", response_model=ActualsUpsertPublic, responses=BAD_INPUT, openapi_extra={
+@router.post("/csv", response_model=ActualsUpsertPublic, responses={**BAD_INPUT, 413: BAD_BODY[413]}, openapi_extra={
     "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE}}}})
 async def upsert_actuals_csv(
     principal: Analyst, session: SessionDep, request: Request,
-    current_period: str | None = Query(None, description="Close the periods up to this one first."),
+    current_period: IdFilter = Query(None, description="Close the periods up to this one first."),
 ) -> ActualsUpsertPublic:
     """The same upsert from a file in the `actuals.csv` format (DESIGN.md §2); errors name the
     line and column."""
     raw = await request.body()
     try:
-        frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError.single("actuals.csv", f"not a readable CSV file: {exc}") from None
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError.single("actuals.csv", f"not a readable CSV file: not UTF-8 text ({exc.reason} at byte "
+                                               f"{exc.start})") from None
+    frame = parse_csv(text, "actuals.csv")
+    if len(frame) > MAX_ACTUALS_ROWS:
+        raise InputError.single("actuals.csv", f"more than {MAX_ACTUALS_ROWS:,} rows in one request")
     problems = ProblemCollector()
     checked = validate_table(frame, "actuals.csv", problems)
     problems.raise_if_any()

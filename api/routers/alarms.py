@@ -10,13 +10,13 @@ from fastapi import APIRouter, Query
 from api.db import store
 from api.deps import SessionDep, Viewer
 from api.jobs import REVIEW
-from api.routers.common import ERRORS
+from api.routers.common import NO_DATASET, ERRORS, IdFilter, NameFilter
 from api.schemas import AlarmsPublic
 from api.serialize import frame_records
 from models.assumptions import AssumptionSet
 from optimizer.alarms import DEFAULT_THRESHOLDS, alarms
 
-router = APIRouter(prefix="/v1/alarms", tags=["alarms"], responses=ERRORS)
+router = APIRouter(prefix="/v1/alarms", tags=["alarms"], responses={**ERRORS, **NO_DATASET})
 
 Severity = Literal["critical", "warning", "watch", "ok"]
 
@@ -24,9 +24,9 @@ Severity = Literal["critical", "warning", "watch", "ok"]
 @router.get("", response_model=AlarmsPublic)
 def read_alarms(
     principal: Viewer, session: SessionDep,
-    team: str | None = Query(None, description="Only alarms within this team."),
-    market: str | None = Query(None, description="Only alarms within this market id."),
-    product: str | None = Query(None, description="Only KPIs that cover this product id."),
+    team: NameFilter = Query(None, description="Only alarms within this team."),
+    market: IdFilter = Query(None, description="Only alarms within this market id."),
+    product: IdFilter = Query(None, description="Only KPIs that cover this product id."),
     severity: list[Severity] | None = Query(None, description="Severities to return (repeatable); "
                                                               "default critical, warning and watch."),
     level: Literal["rep", "team", "market", "company"] | None = Query(None, description="Aggregation level."),

@@ -7,12 +7,11 @@ from fastapi import APIRouter, Query, status
 from api.db import store
 from api.db.tables import AssumptionSetRow
 from api.deps import Analyst, SessionDep, Viewer
-from api.routers.common import BAD_INPUT, ERRORS, NOT_FOUND
+from api.routers.common import BAD_BODY, ERRORS, NO_DATASET, NOT_FOUND, AssumptionSetId, NameFilter, Offset
 from api.schemas import AssumptionSetCreate, AssumptionSetPublic, AssumptionSetsPublic
 from models.assumptions import AssumptionSet
-from models.dataset import Dataset, dataset_from_tables
 
-router = APIRouter(prefix="/v1/assumption-sets", tags=["assumption-sets"], responses=ERRORS)
+router = APIRouter(prefix="/v1/assumption-sets", tags=["assumption-sets"], responses={**ERRORS, **NO_DATASET})
 
 
 def assumption_set_public(row: AssumptionSetRow) -> AssumptionSetPublic:
@@ -21,12 +20,12 @@ def assumption_set_public(row: AssumptionSetRow) -> AssumptionSetPublic:
                                created_at=store.as_utc(row.created_at))
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=AssumptionSetPublic, responses=BAD_INPUT)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=AssumptionSetPublic, responses=BAD_BODY)
 def create_assumption_set(principal: Analyst, session: SessionDep, body: AssumptionSetCreate) -> AssumptionSetPublic:
     """Submit a market-assumption set; every id in every scope must exist in the dataset."""
     dataset_row = store.current_dataset(session=session)
     assumptions = AssumptionSet.model_validate(body.model_dump(by_alias=True))
-    reference = _reference_dataset(session, dataset_row)
+    reference = store.reference_dataset(session=session, dataset=dataset_row)
     assumptions.check_against(reference, file="body")
     row = store.create_assumption_set(session=session, dataset_id=dataset_row.id, assumptions=assumptions,
                                       created_by=principal.name)
@@ -37,17 +36,12 @@ def create_assumption_set(principal: Analyst, session: SessionDep, body: Assumpt
     return assumption_set_public(row)
 
 
-def _reference_dataset(session, dataset_row) -> Dataset:
-    """The dataset's ids and periods (no plan, no actuals): what an assumption's scope may name."""
-    return dataset_from_tables(store.dataset_tables(session=session, dataset=dataset_row))
-
-
 @router.get("", response_model=AssumptionSetsPublic)
 def read_assumption_sets(
     principal: Viewer, session: SessionDep,
-    name: str | None = Query(None, description="Only the versions of this name."),
+    name: NameFilter = Query(None, description="Only the versions of this name."),
     limit: int = Query(100, ge=1, le=1000, description="Page size."),
-    offset: int = Query(0, ge=0, description="Rows to skip."),
+    offset: Offset = 0,
 ) -> AssumptionSetsPublic:
     """List the assumption sets of the current dataset, oldest first."""
     dataset_row = store.current_dataset(session=session)
@@ -57,6 +51,6 @@ def read_assumption_sets(
 
 
 @router.get("/{set_id}", response_model=AssumptionSetPublic, responses=NOT_FOUND)
-def read_assumption_set(principal: Viewer, session: SessionDep, set_id: int) -> AssumptionSetPublic:
+def read_assumption_set(principal: Viewer, session: SessionDep, set_id: AssumptionSetId) -> AssumptionSetPublic:
     """One assumption set with its parent and its diff against the parent."""
     return assumption_set_public(store.get_assumption_set(session=session, set_id=set_id))

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Query, Request
 from api.db import store
 from api.db.tables import PlanVersionRow
 from api.deps import SessionDep, Viewer
-from api.routers.common import ERRORS, NOT_FOUND, csv_response, wants_csv
+from api.routers.common import NO_DATASET, ERRORS, NOT_FOUND, PlanVersion, csv_response, wants_csv
 from api.schemas import PlanPublic, PlansPublic
 from api.serialize import frame_from_json, frame_records
 
-router = APIRouter(prefix="/v1/plans", tags=["plans"], responses=ERRORS)
+router = APIRouter(prefix="/v1/plans", tags=["plans"], responses={**ERRORS, **NO_DATASET})
 
 
 def plan_public(row: PlanVersionRow, *, in_force: int | None, tables: bool, targets: bool) -> PlanPublic:
@@ -52,7 +52,7 @@ def read_current_plan(
 
 @router.get("/{version}", response_model=PlanPublic, responses=NOT_FOUND)
 def read_plan(
-    principal: Viewer, session: SessionDep, version: int,
+    principal: Viewer, session: SessionDep, version: PlanVersion,
     targets: bool = Query(False, description="Include the targets table."),
 ) -> PlanPublic:
     """One plan version."""
@@ -64,7 +64,7 @@ def read_plan(
 @router.get("/{version}/targets", responses={**NOT_FOUND, 200: {"content": {"text/csv": {}},
                                                                  "description": "JSON records or CSV."}})
 def read_plan_targets(
-    principal: Viewer, session: SessionDep, request: Request, version: int,
+    principal: Viewer, session: SessionDep, request: Request, version: PlanVersion,
     format: Literal["json", "csv"] | None = Query(None, description="csv for plan/targets.csv format."),
 ):
     """A plan version's targets (the `plan/targets.csv` format)."""

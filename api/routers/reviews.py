@@ -13,17 +13,19 @@ from api.db import store
 from api.db.tables import DecisionRow, JobRow
 from api.deps import Analyst, Approver, ServicesDep, SessionDep, Viewer
 from api.jobs import REVIEW
-from api.routers.common import BAD_INPUT, CONFLICT, ERRORS, NOT_FOUND, csv_response, wants_csv
+from api.routers.common import (
+    BAD_BODY, BAD_INPUT, CONFLICT, ERRORS, NOT_FOUND, Offset, ReviewId, csv_response, wants_csv,
+)
 from api.schemas import (
     AdjustmentsPublic, DecisionCreate, DecisionPublic, ExplanationPublic, ReviewCreate, ReviewPublic,
     ReviewsPublic, ReviewSummary,
 )
 from api.serialize import frame_from_json, frame_records
+from api.visibility import explanation_for, summary_for
 from models.errors import InputError
 
 router = APIRouter(prefix="/v1/reviews", tags=["reviews"], responses={**ERRORS, **NOT_FOUND})
 
-PAY_FIELDS = ("pay_cost", "pay_cost_share")
 CSV_EXAMPLE = ("rep_id,component_id,period,in_force,recommended,delta,reason\n"
                "R25,revenue,2026-04,151000.0,98000.0,-53000.0,market south demand × 0.5 from 2026-04\n")
 
@@ -39,13 +41,8 @@ def decision_public(row: DecisionRow | None) -> DecisionPublic | None:
 def review_public(job: JobRow, *, principal: Principal, decision: DecisionRow | None) -> ReviewPublic:
     summary = None
     if job.summary is not None:
-        data = dict(job.summary)
-        comparison = [dict(row) for row in data.get("comparison", [])]
-        if not principal.sees_pay:
-            for row in comparison:
-                for key in PAY_FIELDS:
-                    row[key] = None
-        summary = ReviewSummary(**{**data, "comparison": comparison, "pay_visible": principal.sees_pay})
+        summary = ReviewSummary(**summary_for(dict(job.summary), sees_pay=principal.sees_pay),
+                                pay_visible=principal.sees_pay)
     started, finished = store.as_utc(job.started_at), store.as_utc(job.finished_at)
     return ReviewPublic(
         id=job.id, status=job.status, assumption_set_id=job.assumption_set_id, plan_version=job.plan_version,
@@ -57,7 +54,7 @@ def review_public(job: JobRow, *, principal: Principal, decision: DecisionRow | 
     )
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=ReviewPublic, responses=BAD_INPUT)
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=ReviewPublic, responses={**BAD_BODY, **CONFLICT})
 def create_review(principal: Analyst, session: SessionDep, services: ServicesDep, body: ReviewCreate) -> ReviewPublic:
     """Start a review of the plan in force under an assumption set: 202 with the queued review."""
     settings = services.settings
@@ -96,7 +93,7 @@ def read_reviews(
     status_filter: Literal["queued", "running", "succeeded", "failed", "canceled"] | None = Query(
         None, alias="status", description="Only reviews in this status."),
     limit: int = Query(50, ge=1, le=500, description="Page size."),
-    offset: int = Query(0, ge=0, description="Rows to skip."),
+    offset: Offset = 0,
 ) -> ReviewsPublic:
     """List reviews, newest first."""
     rows, count = store.list_jobs(session=session, kind=REVIEW, status=status_filter, limit=limit, offset=offset)
@@ -106,7 +103,7 @@ def read_reviews(
 
 
 @router.get("/{review_id}", response_model=ReviewPublic)
-def read_review(principal: Viewer, session: SessionDep, review_id: int) -> ReviewPublic:
+def read_review(principal: Viewer, session: SessionDep, review_id: ReviewId) -> ReviewPublic:
     """Cheap status: lifecycle, phase timestamps and, once succeeded, the recommendation's summary."""
     job = store.get_job(session=session, job_id=review_id, kind=REVIEW)
     return review_public(job, principal=principal, decision=store.get_decision(session=session, review_id=job.id))
@@ -124,7 +121,7 @@ def finished_result(session, review_id: int) -> dict:
             responses={**CONFLICT, 200: {"content": {"text/csv": {"example": CSV_EXAMPLE}},
                                          "description": "JSON, or CSV with ?format=csv or Accept: text/csv."}})
 def read_adjustments(
-    principal: Viewer, session: SessionDep, request: Request, review_id: int,
+    principal: Viewer, session: SessionDep, request: Request, review_id: ReviewId,
     format: Literal["json", "csv"] | None = Query(None, description="csv for a CSV file (or send Accept: text/csv)."),
     table: Literal["adjustments", "weight_changes"] = Query("adjustments", description="Which table a CSV holds."),
 ):
@@ -140,14 +137,15 @@ def read_adjustments(
 
 
 @router.get("/{review_id}/explanation", response_model=ExplanationPublic, responses=CONFLICT)
-def read_explanation(principal: Viewer, session: SessionDep, review_id: int) -> ExplanationPublic:
-    """Binding constraints and their values, soft slacks by name and amount (§4.7)."""
+def read_explanation(principal: Viewer, session: SessionDep, review_id: ReviewId) -> ExplanationPublic:
+    """Binding constraints and their values, soft slacks by name and amount (§4.7). Rows and
+    sentences about pay or the comp budget only for the approver and admin roles."""
     explanation = finished_result(session, review_id)["explanation"]
-    return ExplanationPublic(review_id=review_id, **explanation)
+    return ExplanationPublic(review_id=review_id, **explanation_for(explanation, sees_pay=principal.sees_pay))
 
 
 @router.post("/{review_id}/cancel", response_model=ReviewPublic, responses=CONFLICT)
-def cancel_review(principal: Analyst, session: SessionDep, review_id: int) -> ReviewPublic:
+def cancel_review(principal: Analyst, session: SessionDep, review_id: ReviewId) -> ReviewPublic:
     """Cancel a queued or running review (409 when it has already finished)."""
     store.get_job(session=session, job_id=review_id, kind=REVIEW)
     previous = store.cancel_job(session=session, job_id=review_id)
@@ -159,8 +157,8 @@ def cancel_review(principal: Analyst, session: SessionDep, review_id: int) -> Re
 
 
 @router.post("/{review_id}/decision", status_code=status.HTTP_201_CREATED, response_model=DecisionPublic,
-             responses={**CONFLICT, **BAD_INPUT})
-def decide_review(principal: Approver, session: SessionDep, review_id: int, body: DecisionCreate) -> DecisionPublic:
+             responses={**CONFLICT, **BAD_BODY})
+def decide_review(principal: Approver, session: SessionDep, review_id: ReviewId, body: DecisionCreate) -> DecisionPublic:
     """Accept or reject the recommendation. Accepting makes it the plan in force as a new version;
     a `plan_version` that is no longer in force is refused with 409 (exactly one of two concurrent
     decisions on the same version wins)."""
