@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request, status
+from fastapi import Depends, FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -19,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.db import store
 from api.db.session import make_engine, make_session_factory, migrate
-from api.deps import Services
+from api.deps import Services, known_query_only
 from api.jobs import JobRunner
 from api.routers import actuals, alarms, assumption_sets, audit, benchmarks, health, plans, reviews
 from api.settings import Settings, get_settings
@@ -62,7 +63,8 @@ def create_app(settings: Settings | None = None, *, job_handlers: dict | None = 
             engine.dispose()
 
     app = FastAPI(title="comptune", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
-                  generate_unique_id_function=unique_id, default_response_class=SafeJSONResponse)
+                  generate_unique_id_function=unique_id, default_response_class=SafeJSONResponse,
+                  dependencies=[Depends(known_query_only)])
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     for module in (health, assumption_sets, reviews, plans, actuals, alarms, audit, benchmarks):
         app.include_router(module.router)
@@ -129,8 +131,12 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
-        return SafeJSONResponse({"detail": exc.detail, "errors": []}, exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+            # Starlette names only the methods of the first route matching the path; a path such as
+            # /v1/reviews has a GET route and a POST route.
+            headers["Allow"] = ", ".join(allowed_methods(app, request))
+        return SafeJSONResponse({"detail": exc.detail, "errors": []}, exc.status_code, headers=headers or None)
 
     @app.exception_handler(store.NotFound)
     async def not_found(request: Request, exc: store.NotFound):
@@ -139,6 +145,15 @@ def add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(store.Conflict)
     async def conflict(request: Request, exc: store.Conflict):
         return SafeJSONResponse({"detail": str(exc), "errors": []}, status.HTTP_409_CONFLICT)
+
+
+def allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    """Every method the OpenAPI document lists for the request's path."""
+    methods: set[str] = set()
+    for template, operations in app.openapi().get("paths", {}).items():
+        if re.fullmatch(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)), request.url.path):
+            methods |= {method.upper() for method in operations}
+    return sorted(methods)
 
 
 def validation_problem(err: dict) -> dict:

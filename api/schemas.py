@@ -67,7 +67,7 @@ class AssumptionSetCreate(AssumptionSet):
     """A market-assumption set (DESIGN.md §2). `parent` is an id or a name (that name's newest
     version); without it, a set whose name exists becomes the next version of that name."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [SOUTH_FREEZE]})
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [SOUTH_FREEZE]})
 
 
 class AssumptionChange(BaseModel):
@@ -106,7 +106,8 @@ class AssumptionSetsPublic(BaseModel):
 class ReviewCreate(BaseModel):
     """Start a tactical review (§4.6) of the plan in force under a stored assumption set."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"assumption_set_id": 1, "time_limit_s": 60}]})
+    model_config = ConfigDict(extra="forbid", strict=True,
+                              json_schema_extra={"examples": [{"assumption_set_id": 1, "time_limit_s": 60}]})
 
     assumption_set_id: int = Field(..., ge=1, le=MAX_ID, description="Id of a stored assumption set.")
     time_limit_s: float | None = Field(None, gt=0, allow_inf_nan=False,
@@ -141,7 +142,7 @@ class ReviewSummary(BaseModel):
 class DecisionCreate(BaseModel):
     """Accept or reject a review's recommendation (approver or admin)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [
         {"decision": "accept", "reason": "Freeze confirmed by the regional VP.", "plan_version": 1}]})
 
     decision: Literal["accept", "reject"] = Field(..., description="accept makes the recommendation the plan in force.")
@@ -282,7 +283,7 @@ class PlansPublic(BaseModel):
 
 
 class ActualIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     rep_id: Ident = Field(..., description="Rep id.")
     product_id: Ident = Field(..., description="Product id, or `*` for rep-level activity.")
@@ -297,7 +298,7 @@ class ActualsUpsert(BaseModel):
     """Actuals to insert or replace by (rep_id, product_id, period). Sending the same rows again
     changes nothing. `current_period` closes periods up to it first (it only moves forward)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [{
         "current_period": "2026-03",
         "rows": [{"rep_id": "R01", "product_id": "plc-classic", "period": "2026-03", "orders": 1,
                   "calls": 26, "meetings": 5, "quotes": 3}]}]})
@@ -390,7 +391,8 @@ class AuditPublic(BaseModel):
 class BenchmarkCreate(BaseModel):
     """Run a benchmark on a synthetic instance (as a job)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reps": 50, "products": 8, "periods": 12}]})
+    model_config = ConfigDict(extra="forbid", strict=True,
+                              json_schema_extra={"examples": [{"reps": 50, "products": 8, "periods": 12}]})
 
     reps: int = Field(..., ge=1, le=5_000, description="Reps of the synthetic instance.")
     products: int = Field(..., ge=1, le=200, description="Products.")

@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from models.dataset import GROUP_PREFIX, Dataset
 from models.errors import InputError, Problem, key_path
@@ -22,6 +22,7 @@ from models.limits import (
 )
 
 FACTORS = ("demand", "price", "cost", "conversion", "hours")
+IdList = Annotated[list[Ident], Field(min_length=1, max_length=MAX_SCOPE_IDS)]  # a scope: 1 to 10,000 ids
 FACTOR_RANGE = f"a number from {MIN_FACTOR:g} to {MAX_FACTOR:g}; 1 when omitted"
 
 
@@ -38,16 +39,11 @@ class Adjustment(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    markets: list[Ident] | None = Field(None, max_length=MAX_SCOPE_IDS,
-                                        description="Market ids; omitted means all markets.")
-    products: list[Ident] | None = Field(
-        None, max_length=MAX_SCOPE_IDS, description="Product ids or `group:NAME`; omitted means all products."
-    )
-    reps: list[Ident] | None = Field(None, max_length=MAX_SCOPE_IDS,
-                                     description="Rep ids; narrows only the `hours` factor.")
-    periods: list[Ident] | PeriodRange | None = Field(
-        None, description="Period labels (a list of at most 10,000), or {from, to} (inclusive); "
-                          "omitted means all periods."
+    markets: IdList | None = Field(None, description="Market ids; omitted means all markets.")
+    products: IdList | None = Field(None, description="Product ids or `group:NAME`; omitted means all products.")
+    reps: IdList | None = Field(None, description="Rep ids; narrows only the `hours` factor.")
+    periods: IdList | PeriodRange | None = Field(
+        None, description="Period labels, or {from, to} (inclusive); omitted means all periods."
     )
     demand: float = Field(1.0, description=f"Factor on potential orders ({FACTOR_RANGE}).", examples=[0.5])
     price: float = Field(1.0, description=f"Factor on unit price ({FACTOR_RANGE}).")
@@ -73,12 +69,6 @@ class Adjustment(BaseModel):
             raise ValueError(f"must be > 0, between {MIN_FACTOR:g} and {MAX_FACTOR:g} (got {value:g})")
         return value
 
-    @field_validator("periods")
-    @classmethod
-    def _period_list(cls, value: Any) -> Any:
-        if isinstance(value, list) and len(value) > MAX_SCOPE_IDS:
-            raise ValueError(f"lists at most {MAX_SCOPE_IDS:,} periods")
-        return value
 
     @field_validator("markets", "products", "reps", mode="before")
     @classmethod
@@ -93,14 +83,6 @@ class Adjustment(BaseModel):
         if isinstance(value, str):
             return [value]
         return value
-
-    @model_validator(mode="after")
-    def _ids_not_empty(self) -> "Adjustment":
-        for key in ("markets", "products", "reps"):
-            ids = getattr(self, key)
-            if ids is not None and (not ids or any(not str(i).strip() for i in ids)):
-                raise ValueError(f"{key}: must list at least one non-empty id (omit the key to mean all)")
-        return self
 
 
 class AssumptionSet(BaseModel):
