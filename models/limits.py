@@ -92,6 +92,15 @@ def magnitude_problem(value: float, *, maximum: float = MAX_NUMBER, minimum_nonz
     return None
 
 
+class NumberLoader(yaml.SafeLoader):
+    """The safe loader, with YAML 1.2's floats: `1e-3` and `5E2` are numbers (YAML 1.1 reads a
+    float without a dot as text). A quoted scalar stays text, so `"0.5"` is never a number."""
+
+
+NumberLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+$"), list("-+0123456789."))
+
+
 def safe_yaml_load(text: str, *, file: str):
     """Parse a YAML (or JSON) document after checking its size and its size once aliases are
     expanded, so that an alias bomb is refused in linear time, before anything is built."""
@@ -104,7 +113,7 @@ def safe_yaml_load(text: str, *, file: str):
         if nodes > MAX_YAML_NODES:
             raise InputError.single(file, f"document expands to more than {MAX_YAML_NODES:,} values "
                                           "(through its aliases); refused")
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=NumberLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise InputError.single(file, f"not valid YAML or JSON: {exc}") from None
 
