@@ -30,7 +30,7 @@ from models.assumptions import parse_assumptions
 from models.errors import InputError
 
 if TYPE_CHECKING:  # the optimizer is imported by the handlers only, so the service starts fast
-    from optimizer.recommend import Recommendation
+    from optimizer.alignment.recommend import Recommendation
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ class JobRunner:
 
 def run_review(job: JobRow, session_factory: sessionmaker, settings: Settings) -> tuple[dict, dict]:
     """The tactical review (§4.6) of the plan version the review was submitted against."""
-    from optimizer.recommend import recommend
+    from optimizer.alignment.recommend import recommend
     from optimizer.solve import FEASIBLE_TIME_LIMIT, OPTIMAL, SolveOptions
 
     with session_factory() as session:

@@ -14,7 +14,7 @@ from api.routers.common import NO_DATASET, ERRORS, IdFilter, NameFilter
 from api.schemas import AlarmsPublic
 from api.serialize import frame_records
 from models.assumptions import AssumptionSet
-from optimizer.alarms import DEFAULT_THRESHOLDS, alarms
+from optimizer.review.alarms import DEFAULT_THRESHOLDS, alarms
 
 router = APIRouter(prefix="/v1/alarms", tags=["alarms"], responses={**ERRORS, **NO_DATASET})
 
