@@ -23,7 +23,7 @@ import pandas as pd
 
 from models.errors import InputError, ProblemCollector, RenamedFiles
 from models.limits import (
-    MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_NUMBER, MAX_QUANTITY, MIN_NONZERO, SUSPECT_TEXT, magnitude_problem,
+    MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_NUMBER, MAX_PERIOD_LENGTH, MAX_QUANTITY, MIN_NONZERO, SUSPECT_TEXT, magnitude_problem,
     safe_yaml_load, text_problem,
 )
 
@@ -475,7 +475,7 @@ def validate_company(raw: object, problems: ProblemCollector) -> Company | None:
     labels = [str(p) for p in periods]
     for i, label in enumerate(labels):
         problem = text_problem(label) or ("must not be empty" if not label.strip() else None) or (
-            f"longer than {MAX_ID_LENGTH} characters" if len(label) > MAX_ID_LENGTH else None)
+            f"longer than {MAX_PERIOD_LENGTH} characters" if len(label) > MAX_PERIOD_LENGTH else None)
         if problem or isinstance(periods[i], (list, dict)):
             problems.add(name, problem or "must be a label, not a list or mapping", column=f"periods[{i}]")
     if len(set(labels)) != len(labels):

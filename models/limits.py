@@ -22,7 +22,8 @@ from models.errors import InputError
 
 # Text
 MAX_NAME_LENGTH = 200  # assumption-set names, token names (the database columns hold 200)
-MAX_ID_LENGTH = 100  # rep, product and market ids, teams, period labels, `group:NAME` specs
+MAX_ID_LENGTH = 100  # rep, product and market ids, `group:NAME` specs, scope entries
+MAX_PERIOD_LENGTH = 50  # a period label in company.yaml (the actuals table holds 50)
 MAX_REASON_LENGTH = 5_000  # an adjustment's or a decision's reason
 
 # Lists

@@ -137,3 +137,9 @@ def test_outcomes_with_extra_fields_are_bad_input(tmp_path):
     outcomes.write_text("rep_id,product_id,period,orders\nR01,plc-classic,2026-01,1,9\n")
     output = bad_input("pay", str(SAMPLE), str(SAMPLE / "plan"), str(outcomes))
     assert "outcomes.csv, line 2" in output
+
+
+@pytest.mark.parametrize("name", ["x" * 201, "   ", "a\x00b"])
+def test_a_token_name_past_the_limits_is_bad_input(tmp_path, name):
+    env = {"COMPTUNE_DATABASE_URL": f"sqlite:///{tmp_path / 'comptune.db'}"}
+    assert "--name" in bad_input("token", "create", "--role", "viewer", "--name", name, env=env)

@@ -12,15 +12,23 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 
 from api.auth import ROLES, check_role
 from api.cli.common import EXIT_BAD_INPUT, fail_input
 from api.settings import Settings
+from models.limits import Name
 
 console = Console()
 err_console = Console(stderr=True)
 logger = logging.getLogger(__name__)
+
+class TokenName(BaseModel):
+    """A token's name, checked like every name (models/limits.py): it is stored and audited."""
+
+    name: Name
+
 
 token_app = typer.Typer(no_args_is_help=True, help="Create, list and revoke bearer tokens.")
 
@@ -68,6 +76,11 @@ def token_create(
 
     try:
         check_role(role)
+        if name is not None:
+            TokenName.model_validate({"name": name})
+    except ValidationError as error:
+        err_console.print(f"--name: {error.errors()[0]['msg'].removeprefix('Value error, ')}")
+        raise typer.Exit(EXIT_BAD_INPUT)
     except ValueError as error:
         err_console.print(str(error))
         raise typer.Exit(EXIT_BAD_INPUT)

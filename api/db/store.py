@@ -124,7 +124,7 @@ def load_dataset_folder(*, session: Session, path: str | Path, actor: str = "cli
         session.add(DatasetTableRow(dataset_id=row.id, name=name, content=frame_to_json(tables[name])))
     if dataset.plan is not None:
         create_plan_version(session=session, dataset_id=row.id, version=1, plan=dataset.plan,
-                            origin=f"loaded from {path}", review_id=None, created_by=actor)
+                            origin=f"loaded from {path}"[:200], review_id=None, created_by=actor)
         row.plan_version = 1
     if len(dataset.actuals):
         upsert_actuals(session=session, dataset_id=row.id, rows=dataset.actuals.to_dict(orient="records"))
