@@ -10,7 +10,6 @@ has to guess.
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 import re
@@ -311,36 +310,29 @@ def read_csv(file: Path, name: str) -> pd.DataFrame:
 
 
 def parse_csv(text: str, name: str) -> pd.DataFrame:
-    """The text cells of a CSV document, strictly: a header row naming each column once, and every
-    row with as many fields as the header (blank lines are skipped). Errors name the line."""
-    problems = ProblemCollector()
-    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
-    header: list[str] | None = None
-    rows: list[list[str]] = []
+    """The text cells of a CSV document, strictly: a header row naming each column once, and no row
+    with more fields than the header (blank lines are skipped; a short row's missing cells are
+    empty). Errors name the line."""
     try:
-        for fields in reader:
-            if not fields or (len(fields) == 1 and not fields[0].strip()):
-                continue
-            if header is None:
-                header = [f.strip() for f in fields]
-                seen: set[str] = set()
-                for column in header:
-                    if column in seen:
-                        problems.add(name, "column appears twice in the header", line=reader.line_num, column=column)
-                    seen.add(column)
-                continue
-            if len(fields) != len(header):
-                problems.add(name, f"row has {len(fields)} fields, the header has {len(header)}", line=reader.line_num)
-                if len(problems.problems) >= 20:
-                    break
-                continue
-            rows.append(fields)
-    except csv.Error as exc:
-        raise InputError.single(name, f"not a readable CSV file: {exc}", line=reader.line_num) from None
-    if header is None:
-        raise InputError.single(name, "file is empty (a header row is required)")
+        # header=None: pandas must not take a first row with an extra field as an index column
+        cells = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False,
+                            skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        raise InputError.single(name, "file is empty (a header row is required)") from None
+    except pd.errors.ParserError as exc:
+        extra = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if extra:
+            expected, line, saw = (int(g) for g in extra.groups())
+            raise InputError.single(name, f"row has {saw} fields, the header has {expected}", line=line) from None
+        raise InputError.single(name, f"not a readable CSV file: {str(exc).strip()}") from None
+    header = [str(c).strip() for c in cells.iloc[0]]
+    problems = ProblemCollector()
+    for column in sorted({c for c in header if header.count(c) > 1}):
+        problems.add(name, "column appears twice in the header", line=1, column=column)
     problems.raise_if_any()
-    return pd.DataFrame(rows, columns=header, dtype=object) if rows else pd.DataFrame(columns=header, dtype=object)
+    frame = cells.iloc[1:].reset_index(drop=True)
+    frame.columns = header
+    return frame
 
 
 def load_dataset(path: str | Path) -> Dataset:
