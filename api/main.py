@@ -118,16 +118,16 @@ def add_error_handlers(app: FastAPI) -> None:
         if any(err.get("type") == "json_invalid" for err in exc.errors()):
             return SafeJSONResponse({"detail": "the body is not valid JSON", "errors": errors},
                                     status.HTTP_400_BAD_REQUEST)
-        return SafeJSONResponse({"detail": "bad input: " + "; ".join(f"{e['field'] or 'body'}: {e['message']}"
-                                                                  for e in errors[:5]),
-                             "errors": errors}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+        summary = "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors[:5])
+        return SafeJSONResponse({"detail": f"bad input: {summary}", "errors": errors},
+                                status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     @app.exception_handler(InputError)
     async def input_error(request: Request, exc: InputError):
         errors = [{"field": p.column, "message": p.message, "file": p.file, "line": p.line} for p in exc.problems]
-        return SafeJSONResponse({"detail": "bad input: " + "; ".join(f"{e['field'] or e['file']}: {e['message']}"
-                                                                  for e in errors[:5]),
-                             "errors": errors}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+        summary = "; ".join(f"{e['field'] or e['file']}: {e['message']}" for e in errors[:5])
+        return SafeJSONResponse({"detail": f"bad input: {summary}", "errors": errors},
+                                status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):

@@ -23,7 +23,13 @@ from models.limits import (
 
 FACTORS = ("demand", "price", "cost", "conversion", "hours")
 IdList = Annotated[list[Ident], Field(min_length=1, max_length=MAX_SCOPE_IDS)]  # a scope: 1 to 10,000 ids
-FACTOR_RANGE = f"a number from {MIN_FACTOR:g} to {MAX_FACTOR:g}; 1 when omitted"
+
+
+def factor(description: str, **kwargs: Any) -> Any:
+    """A factor's field: 1 when omitted; its range is checked by `Adjustment._factor` (which names
+    the limits) and stated in the schema."""
+    return Field(1.0, description=f"{description} (a number from {MIN_FACTOR:g} to {MAX_FACTOR:g}; 1 when omitted).",
+                 json_schema_extra={"minimum": MIN_FACTOR, "maximum": MAX_FACTOR}, **kwargs)
 
 
 class PeriodRange(BaseModel):
@@ -45,11 +51,11 @@ class Adjustment(BaseModel):
     periods: IdList | PeriodRange | None = Field(
         None, description="Period labels, or {from, to} (inclusive); omitted means all periods."
     )
-    demand: float = Field(1.0, description=f"Factor on potential orders ({FACTOR_RANGE}).", examples=[0.5])
-    price: float = Field(1.0, description=f"Factor on unit price ({FACTOR_RANGE}).")
-    cost: float = Field(1.0, description=f"Factor on unit cost ({FACTOR_RANGE}).")
-    conversion: float = Field(1.0, description=f"Factor on all three funnel rates, capped at 1 ({FACTOR_RANGE}).")
-    hours: float = Field(1.0, description=f"Factor on the reps' selling hours per period ({FACTOR_RANGE}).")
+    demand: float = factor("Factor on potential orders", examples=[0.5])
+    price: float = factor("Factor on unit price")
+    cost: float = factor("Factor on unit cost")
+    conversion: float = factor("Factor on all three funnel rates, capped at 1")
+    hours: float = factor("Factor on the reps' selling hours per period")
     reason: Reason = Field("", description="Why: the market event behind this adjustment.")
 
     @field_validator(*FACTORS, mode="before")
@@ -68,7 +74,6 @@ class Adjustment(BaseModel):
         if not MIN_FACTOR <= value <= MAX_FACTOR:
             raise ValueError(f"must be > 0, between {MIN_FACTOR:g} and {MAX_FACTOR:g} (got {value:g})")
         return value
-
 
     @field_validator("markets", "products", "reps", mode="before")
     @classmethod

@@ -11,7 +11,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from api.cli.common import (
+from api.commands.common import (
     EXIT_BAD_INPUT, EXIT_NO_ANSWER, AssumptionsOpt, DatasetArg, JsonOpt, OutOpt, PlanDirArg, console, err_console,
     input_errors, load_inputs, staged_output,
 )

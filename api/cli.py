@@ -1,9 +1,9 @@
 """The `comptune` command line: solve a dataset folder, pay out a plan, recommend, serve, benchmark.
 
-This package only assembles the commands; each lives in the module of its subject: `plan`
-(solve, pay, generate), `align` (recommend, simulate), `service` (load, token, serve) and `bench`,
-and `common` holds what they share (exit codes: 0 success, 1 no usable answer, 2 bad input).
-The console entry point is `api.cli:app`.
+This module only assembles the commands; each lives in `api/commands/` in the module of its
+subject: `plan` (solve, pay, generate), `align` (recommend, simulate), `service` (load, token,
+serve) and `bench`, and `common` holds what they share (exit codes: 0 success, 1 no usable answer,
+2 bad input). The console entry point is `api.cli:app`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import logging
 
 import typer
 
-from api.cli import align, bench, plan, service
+from api.commands import align, bench, plan, service
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="The `comptune` command line: solve a dataset folder, pay out a plan, generate synthetic data.")

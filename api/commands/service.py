@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 
 from api.auth import ROLES, check_role
-from api.cli.common import EXIT_BAD_INPUT, fail_input
+from api.commands.common import EXIT_BAD_INPUT, fail_input
 from api.settings import Settings
 from models.limits import Name
 
