@@ -4,17 +4,19 @@ shadow price) reach only the approver and admin roles, in every text the API ret
 Reviews store one full result; the routes pass what they return through these functions for the
 caller's role. A figure about pay hides in three shapes: a numeric field (`pay_cost`,
 `pay_cost_share`), a row of an explanation whose family is the budget, and a sentence that speaks
-of pay or the budget (a soft slack's message, an engine caveat). Rows and sentences are withheld
-whole, so no number in them can leak.
+of pay or the budget (a soft slack's message, an engine caveat, a failed review's error, an
+adjustment's reason). Rows and sentences are withheld whole, so no number in them can leak.
 """
 
 from __future__ import annotations
 
 import re
 
+import pandas as pd
+
 PAY_FIELDS = ("pay_cost", "pay_cost_share")
 PAY_FAMILIES = ("budget",)
-PAY_WORDS = re.compile(r"\b(pay|paid|payroll|budget|salar(y|ies)|earn(s|ings)?)\b", re.IGNORECASE)
+PAY_WORDS = re.compile(r"\b(?:pay|paid|payroll|budget|salar(?:y|ies)|earn(?:s|ings)?)\b", re.IGNORECASE)
 WITHHELD = "withheld: it states pay figures (approver and admin only)"
 
 
@@ -48,6 +50,14 @@ def summary_for(summary: dict, *, sees_pay: bool) -> dict:
     return {**summary, "comparison": comparison, "soft_slacks": without_pay_rows(summary.get("soft_slacks", [])),
             "selected": pay_free_text(summary.get("selected", "")),
             "message": pay_free_text(summary.get("message", ""))}
+
+
+def adjustments_for(adjustments: pd.DataFrame, *, sees_pay: bool) -> pd.DataFrame:
+    """The plan adjustments table with each `reason` that speaks of pay withheld."""
+    if sees_pay or "reason" not in adjustments.columns or adjustments.empty:
+        return adjustments
+    speaks_of_pay = adjustments["reason"].astype(str).str.contains(PAY_WORDS)
+    return adjustments.assign(reason=adjustments["reason"].where(~speaks_of_pay, WITHHELD))
 
 
 def explanation_for(explanation: dict, *, sees_pay: bool) -> dict:

@@ -21,7 +21,7 @@ from api.schemas import (
     ReviewsPublic, ReviewSummary,
 )
 from api.serialize import frame_from_json, frame_records
-from api.visibility import explanation_for, summary_for
+from api.visibility import adjustments_for, explanation_for, pay_free_text, summary_for
 from models.errors import InputError
 
 router = APIRouter(prefix="/v1/reviews", tags=["reviews"], responses={**ERRORS, **NOT_FOUND})
@@ -50,7 +50,8 @@ def review_public(job: JobRow, *, principal: Principal, decision: DecisionRow | 
         created_by=job.created_by, submitted_at=store.as_utc(job.submitted_at), started_at=started,
         finished_at=finished, canceled_at=store.as_utc(job.canceled_at),
         duration_s=(finished - started).total_seconds() if started and finished else None,
-        error=job.error, summary=summary, decision=decision_public(decision),
+        error=job.error if job.error is None or principal.sees_pay else pay_free_text(job.error),
+        summary=summary, decision=decision_public(decision),
     )
 
 
@@ -127,7 +128,7 @@ def read_adjustments(
 ):
     """The plan adjustments (rep, component, period, in force, recommended, delta, reason) and weight changes."""
     result = finished_result(session, review_id)
-    adjustments = frame_from_json(result["adjustments"])
+    adjustments = adjustments_for(frame_from_json(result["adjustments"]), sees_pay=principal.sees_pay)
     weights = frame_from_json(result["weight_changes"])
     if wants_csv(request, format):
         frame = adjustments if table == "adjustments" else weights
