@@ -316,3 +316,27 @@ def test_405_names_every_allowed_method(client, env, method, url, allowed):
 def test_an_unknown_query_parameter_is_422(client, env):
     response = client.get("/v1/reviews", params={"limt": 5}, headers=env.headers("viewer"))
     assert response.status_code == 422 and "limt" in fields(response)
+
+
+def test_the_migration_renumbers_versions_stored_twice_before_the_unique_key(database_url):
+    """A database that already holds one name's version twice (PostgreSQL before this change)
+    upgrades: the later duplicate takes the name's next free version."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from api.db.session import alembic_config
+
+    command.upgrade(alembic_config(database_url), "0001")
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO datasets (id, name, source, content_hash, company, is_current, loaded_at) "
+                                "VALUES (1, 'd', 's', 'h', '{}', true, CURRENT_TIMESTAMP)"))
+        for set_id, version in ((1, 1), (2, 2), (3, 2), (4, 1)):
+            connection.execute(text("INSERT INTO assumption_sets (id, dataset_id, name, version, body, diff, "
+                                    "created_by, created_at) VALUES (:id, 1, 'race', :v, '{}', '[]', 't', "
+                                    "CURRENT_TIMESTAMP)"), {"id": set_id, "v": version})
+    command.upgrade(alembic_config(database_url), "head")
+    with engine.connect() as connection:
+        versions = dict(connection.execute(text("SELECT id, version FROM assumption_sets")).all())
+    engine.dispose()
+    assert versions == {1: 1, 2: 2, 3: 3, 4: 4}
