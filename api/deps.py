@@ -20,7 +20,6 @@ from api.auth import Principal
 from api.db import store
 from api.jobs import JobRunner
 from api.settings import Settings
-from models.errors import InputError, Problem
 
 
 @dataclass
@@ -82,26 +81,6 @@ def requires(role: str):
 
     dependency.__name__ = f"requires_{role}"
     return dependency
-
-
-def known_query_only(request: Request) -> None:
-    """Refuse query parameters the route does not declare (a typo such as `?limt=5` is a 422 naming
-    it, not a silently ignored filter). An app-wide dependency."""
-    route = request.scope.get("route")
-    dependant = getattr(route, "dependant", None)
-    if dependant is None:
-        return
-    known: set[str] = set()
-    pending = [dependant]
-    while pending:
-        current = pending.pop()
-        known |= {param.alias for param in current.query_params}
-        pending.extend(current.dependencies)
-    unknown = sorted(set(request.query_params) - known)
-    if unknown:
-        raise InputError([Problem("query", "unknown query parameter" + (
-            f" (this operation takes {', '.join(sorted(known))})" if known else " (this operation takes none)"),
-            column=name) for name in unknown])
 
 
 Viewer = Annotated[Principal, Depends(requires("viewer"))]

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from models.dataset import GROUP_PREFIX, Dataset
-from models.errors import InputError, Problem, key_path
+from models.errors import InputError, Problem, key_path, unknown_id
 from models.limits import (
     MAX_ADJUSTMENTS, MAX_FACTOR, MAX_ID, MAX_SCOPE_IDS, MIN_FACTOR, Ident, Name, Reason, safe_yaml_load,
 )
@@ -91,9 +91,10 @@ class Adjustment(BaseModel):
 
 
 class AssumptionSet(BaseModel):
-    """A named set of market adjustments, applied in order on top of a dataset."""
+    """A named set of market adjustments, applied in order on top of a dataset. Strict: a name is
+    text and a parent id an integer (`true` is neither)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: Name = Field(..., description="A short name for the set (not blank).", examples=["south-freeze"])
     parent: Annotated[int, Field(ge=1, le=MAX_ID)] | Name | None = Field(
@@ -110,27 +111,27 @@ class AssumptionSet(BaseModel):
             at = f"adjustments[{i}]"
             for j, market in enumerate(adj.markets or []):
                 if market not in markets:
-                    problems.append(Problem(file, f"unknown market {market!r}", column=f"{at}.markets[{j}]"))
+                    problems.append(Problem(file, unknown_id("market", market, markets), column=f"{at}.markets[{j}]"))
             for j, rep in enumerate(adj.reps or []):
                 if rep not in reps:
-                    problems.append(Problem(file, f"unknown rep {rep!r}", column=f"{at}.reps[{j}]"))
+                    problems.append(Problem(file, unknown_id("rep", rep, reps), column=f"{at}.reps[{j}]"))
             for j, product in enumerate(adj.products or []):
                 if product.startswith(GROUP_PREFIX):
                     if product[len(GROUP_PREFIX):] not in groups:
-                        problems.append(Problem(file, f"unknown product group {product!r}", column=f"{at}.products[{j}]"))
+                        problems.append(Problem(file, unknown_id("product group", product, [GROUP_PREFIX + g for g in groups]), column=f"{at}.products[{j}]"))
                 elif product not in products:
-                    problems.append(Problem(file, f"unknown product {product!r}", column=f"{at}.products[{j}]"))
+                    problems.append(Problem(file, unknown_id("product", product, products), column=f"{at}.products[{j}]"))
             if isinstance(adj.periods, PeriodRange):
                 for key, label in (("from", adj.periods.start), ("to", adj.periods.end)):
                     if label is not None and label not in periods:
-                        problems.append(Problem(file, f"unknown period {label!r}", column=f"{at}.periods.{key}"))
+                        problems.append(Problem(file, unknown_id("period", label, periods), column=f"{at}.periods.{key}"))
                 if (adj.periods.start in periods and adj.periods.end in periods
                         and periods.index(adj.periods.start) > periods.index(adj.periods.end)):
                     problems.append(Problem(file, "`from` comes after `to`", column=f"{at}.periods"))
             else:
                 for j, label in enumerate(adj.periods or []):
                     if label not in periods:
-                        problems.append(Problem(file, f"unknown period {label!r}", column=f"{at}.periods[{j}]"))
+                        problems.append(Problem(file, unknown_id("period", label, periods), column=f"{at}.periods[{j}]"))
         if problems:
             raise InputError(problems)
 

@@ -20,10 +20,10 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from models.errors import InputError, ProblemCollector, RenamedFiles
+from models.errors import InputError, ProblemCollector, RenamedFiles, unknown_id, valid_ids_hint
 from models.limits import (
-    MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_NUMBER, MAX_PERIOD_LENGTH, MAX_QUANTITY, MIN_NONZERO, SUSPECT_TEXT, magnitude_problem,
-    safe_yaml_load, text_problem,
+    MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_NUMBER, MAX_PERIOD_LENGTH, MAX_QUANTITY, MIN_NONZERO, SUSPECT_TEXT,
+    magnitude_problem, safe_yaml_load, text_problem,
 )
 
 METRICS = ("revenue", "margin", "orders", "quotes", "meetings", "calls")
@@ -435,8 +435,9 @@ def check_reference(
     if frame is None:
         return
     unknown = ~frame[column].isin(known)
+    hint = valid_ids_hint(known)
     for i in np.flatnonzero(unknown.to_numpy()):
-        problems.add(name, f"unknown {what} {frame[column].iloc[i]!r}", line=i + 2, column=column)
+        problems.add(name, f"unknown {what} {frame[column].iloc[i]!r} {hint}", line=i + 2, column=column)
 
 
 def validate_company(raw: object, problems: ProblemCollector) -> Company | None:
@@ -532,14 +533,14 @@ def resolve_products(spec: str, product_ids: list[str], groups: dict[str, list[s
     if spec.startswith(GROUP_PREFIX):
         group = spec[len(GROUP_PREFIX) :].strip()
         if group not in groups:
-            return f"unknown product group {group!r}"
+            return unknown_id("product group", group, groups)
         return list(groups[group])
     ids = [part.strip() for part in spec.split(";") if part.strip()]
     unknown = [p for p in ids if p not in set(product_ids)]
     if not ids:
         return "names no product"
     if unknown:
-        return f"unknown product id {unknown[0]!r}"
+        return unknown_id("product id", unknown[0], product_ids)
     return ids
 
 
@@ -688,8 +689,10 @@ def check_actuals(
     for column, known, what in (("rep_id", set(rep_ids), "rep"),
                                 ("product_id", set(product_ids) | {ALL_PRODUCTS}, "product"),
                                 ("period", listed, "period (not listed in company.yaml)")):
-        for i in np.flatnonzero((~actuals[column].isin(known)).to_numpy()):
-            add(i, column, f"unknown {what} {actuals[column].iloc[i]!r}")
+        unknown = np.flatnonzero((~actuals[column].isin(known)).to_numpy())
+        hint = valid_ids_hint(known) if len(unknown) else ""
+        for i in unknown:
+            add(i, column, f"unknown {what} {actuals[column].iloc[i]!r} {hint}")
     if closed is not None:
         open_rows = ~actuals["period"].isin(set(closed)) & actuals["period"].isin(listed)
         closed_list = [p for p in periods if p in set(closed)]

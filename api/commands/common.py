@@ -16,11 +16,12 @@ from typing import Annotated, Iterator, Optional
 import typer
 from rich.console import Console
 
+from api.commands.console import TableConsole
 from models.assumptions import AssumptionSet, load_assumptions
 from models.dataset import Dataset, load_dataset
 from models.errors import InputError
 
-console = Console()
+console = TableConsole()
 err_console = Console(stderr=True, soft_wrap=True)
 
 EXIT_NO_ANSWER = 1

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from api.auth import Principal
 from api.db import store
 from api.deps import Analyst, SessionDep
-from api.routers.common import NO_DATASET, BAD_BODY, BAD_INPUT, ERRORS, IdFilter
+from api.routers.common import BAD_BODY, BAD_INPUT, ERRORS, NO_DATASET, IdFilter, uploaded_text
 from api.schemas import ActualsUpsert, ActualsUpsertPublic
 from models.dataset import check_actuals, parse_csv, validate_table
-from models.errors import InputError, ProblemCollector
+from models.errors import InputError, ProblemCollector, unknown_id
 from models.limits import MAX_ACTUALS_ROWS
 
 router = APIRouter(prefix="/v1/actuals", tags=["actuals"], responses={**ERRORS, **NO_DATASET})
@@ -34,14 +34,16 @@ def upsert_actuals(principal: Analyst, session: SessionDep, body: ActualsUpsert)
 
 
 @router.post("/csv", response_model=ActualsUpsertPublic, responses={**BAD_INPUT, 413: BAD_BODY[413]}, openapi_extra={
-    "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE}}}})
+    "requestBody": {"required": True, "content": {
+        "text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE},
+        "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}}}})
 async def upsert_actuals_csv(
     principal: Analyst, session: SessionDep, request: Request,
     current_period: IdFilter = Query(None, description="Close the periods up to this one first."),
 ) -> ActualsUpsertPublic:
-    """The same upsert from a file in the `actuals.csv` format (DESIGN.md §2); errors name the
-    line and column."""
-    raw = await request.body()
+    """The same upsert from a file in the `actuals.csv` format (DESIGN.md §2), sent as the body
+    (`text/csv`) or as the one file of a `multipart/form-data` form; errors name the line and column."""
+    raw = await uploaded_text(request, file="actuals.csv")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -69,21 +71,43 @@ def apply_actuals(*, session: Session, principal: Principal, rows: list[dict], c
     problems = ProblemCollector()
     if current_period is not None:
         if current_period not in periods:
-            problems.add("body", f"unknown period {current_period!r}", column="current_period")
+            problems.add("body", unknown_id("period", current_period, periods), column="current_period")
         elif current is not None and periods.index(current_period) < periods.index(str(current)):
             problems.add("body", f"periods only close forward: {current!r} is already closed", column="current_period")
         else:
             current = current_period
     closed = periods[: periods.index(str(current)) + 1] if current is not None else []
+    reps = set(tables["reps.csv"]["rep_id"].astype(str).str.strip())
     frame = pd.DataFrame(rows, columns=list(store.ACTUAL_COLUMNS))
-    check_actuals(frame, periods=periods, closed=closed, rep_ids=tables["reps.csv"]["rep_id"].astype(str).str.strip(),
+    check_actuals(frame, periods=periods, closed=closed, rep_ids=reps,
                   product_ids=tables["products.csv"]["product_id"].astype(str).str.strip(), file="body",
                   problems=problems, locate=locate, closing_hint="; send current_period to close it")
     problems.raise_if_any()
-    if current != company.get("current_period"):
+    previous = company.get("current_period")
+    if current != previous:
         store.set_current_period(session=session, dataset=dataset_row, period=current)
     counts = store.upsert_actuals(session=session, dataset_id=dataset_row.id, rows=rows)
+    newly_closed = [p for p in periods if p in closed and (previous is None or periods.index(p) > periods.index(str(previous)))]
+    missing = missing_reps(session=session, dataset_id=dataset_row.id, periods=newly_closed, reps=reps)
+    warnings = [f"period {period} was closed without actuals for {len(ids)} of {len(reps)} reps: "
+                f"{', '.join(ids[:20])}{' …' if len(ids) > 20 else ''} (their figures count as zero)"
+                for period, ids in missing.items()]
     store.record(session=session, actor=principal.name, role=principal.role, action="actuals.upsert",
-                 target=f"dataset:{dataset_row.id}", detail={**counts, "current_period": current, "rows": len(rows)})
+                 target=f"dataset:{dataset_row.id}", detail={**counts, "current_period": current, "rows": len(rows),
+                                                            "missing_reps": missing})
     session.commit()
-    return ActualsUpsertPublic(**counts, current_period=current)
+    return ActualsUpsertPublic(**counts, current_period=current, missing_reps=missing, warnings=warnings)
+
+
+def missing_reps(*, session: Session, dataset_id: int, periods: list[str], reps: set[str]) -> dict[str, list[str]]:
+    """For each period just closed, the reps without a single actuals row (sorted); periods where
+    every rep reported are left out."""
+    if not periods:
+        return {}
+    present = store.reps_with_actuals(session=session, dataset_id=dataset_id, periods=periods)
+    out = {}
+    for period in periods:
+        absent = sorted(reps - present[period])
+        if absent:
+            out[period] = absent
+    return out

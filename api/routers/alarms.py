@@ -10,10 +10,11 @@ from fastapi import APIRouter, Query
 from api.db import store
 from api.deps import SessionDep, Viewer
 from api.jobs import REVIEW
-from api.routers.common import NO_DATASET, ERRORS, IdFilter, NameFilter
+from api.routers.common import NO_DATASET, ERRORS, IdFilter, NameFilter, Offset
 from api.schemas import AlarmsPublic
 from api.serialize import frame_records
 from models.assumptions import AssumptionSet
+from models.errors import InputError, Problem, unknown_id
 from optimizer.review.alarms import DEFAULT_THRESHOLDS, alarms
 
 router = APIRouter(prefix="/v1/alarms", tags=["alarms"], responses={**ERRORS, **NO_DATASET})
@@ -32,6 +33,7 @@ def read_alarms(
     level: Literal["rep", "team", "market", "company"] | None = Query(None, description="Aggregation level."),
     kind: Literal["pace", "funnel"] | None = Query(None, description="pace or funnel."),
     limit: int = Query(500, ge=1, le=100_000, description="Most alarms to return (worst first)."),
+    offset: Offset = 0,
 ) -> AlarmsPublic:
     """Alarms of the plan in force against the actuals to date, worst first.
 
@@ -41,6 +43,7 @@ def read_alarms(
     """
     dataset_row = store.current_dataset(session=session)
     dataset = store.build_dataset(session=session, dataset=dataset_row)
+    check_filters(dataset, team=team, market=market, product=product)
     frame = alarms(dataset, thresholds=DEFAULT_THRESHOLDS)
     wanted = set(severity or ("critical", "warning", "watch"))
     keep = frame["severity"].isin(wanted).to_numpy(dtype=bool)
@@ -49,14 +52,29 @@ def read_alarms(
             keep = keep & (frame[column] == value).to_numpy(dtype=bool)
     if product is not None:
         keep = keep & np.fromiter((product in ids for ids in frame["product_ids"]), dtype=bool, count=len(frame))
-    frame = frame[keep].head(limit)
+    frame = frame[keep]
+    total = len(frame)
+    frame = frame.iloc[offset: offset + limit]
     records = frame_records(frame)
     coverage = review_coverage(store.live_review_assumptions(session=session, dataset_id=dataset_row.id,
                                                              kind=REVIEW))
     for record in records:
         record["review_id"] = review_for(record, coverage)
-    return AlarmsPublic(data=records, count=len(records), current_period=dataset.company.current_period,
+    return AlarmsPublic(data=records, count=total, offset=offset, current_period=dataset.company.current_period,
                         plan_version=dataset_row.plan_version, thresholds=DEFAULT_THRESHOLDS.as_dict())
+
+
+def check_filters(dataset, *, team: str | None, market: str | None, product: str | None) -> None:
+    """A filter naming an id the company does not have is a 422 listing the valid ones (not an
+    empty list that looks like good news)."""
+    teams = set(dataset.reps["team"].astype(str))
+    problems = [Problem("query", unknown_id(what, value, valid), column=field)
+                for field, what, value, valid in (("team", "team", team, teams),
+                                                  ("market", "market", market, dataset.market_ids),
+                                                  ("product", "product", product, dataset.product_ids))
+                if value is not None and value not in set(valid)]
+    if problems:
+        raise InputError(problems)
 
 
 Coverage = list[tuple[int, set[str] | None, set[str] | None]]

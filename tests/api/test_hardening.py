@@ -81,6 +81,9 @@ def test_a_parent_named_by_a_long_digit_string_is_a_name_not_an_overflow(client,
 def test_alarm_filters_that_match_nothing_give_an_empty_list(client, env):
     response = client.get("/v1/alarms", params={"market": "zz", "product": "plc-classic", "level": "rep"},
                           headers=env.headers("viewer"))
+    assert response.status_code == 422 and "unknown market 'zz'" in fields(response)["market"]
+    response = client.get("/v1/alarms", params={"market": "south", "product": "plc-classic", "level": "company"},
+                          headers=env.headers("viewer"))  # company alarms lie in no market
     assert response.status_code == 200, response.text
     assert response.json()["count"] == 0 and response.json()["data"] == []
 
