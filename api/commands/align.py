@@ -7,7 +7,7 @@ the three baselines, prints the frontier, the pay impact, every change and the a
 market's change, and can write the recommended plan in the `plan/` format. The rules come from
 `company.yaml`; the flags of the same names override them. Exit 1 when no plan keeps the component
 count and the pay-cut rule (the reason names the rule and the amount). `simulate` scores any plan folder
-against a dataset, so that a comp designer can test a hand-made plan. Exit codes as in `api.cli`.
+against a dataset, so that a comp designer can test a hand-made plan. Exit codes as in `api.commands.common`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from api.cli import (
+from api.commands.common import (
     EXIT_NO_ANSWER, AssumptionsOpt, DatasetArg, JsonOpt, OutOpt, PlanDirArg, console, err_console, input_errors,
     load_inputs, staged_output,
 )
