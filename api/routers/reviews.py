@@ -201,7 +201,7 @@ def read_explanation(principal: Viewer, session: SessionDep, review_id: ReviewId
 
 
 @router.get("/{review_id}/recommendation", response_model=RecommendationPublic, responses=CONFLICT)
-def read_recommendation(principal: Viewer, session: SessionDep, review_id: int) -> RecommendationPublic:
+def read_recommendation(principal: Viewer, session: SessionDep, review_id: ReviewId) -> RecommendationPublic:
     """The rules applied, the frontier, the pay impact (approver and admin only), every change with its
     reason and the attribution of each market's change (§4.9)."""
     result = finished_result(session, review_id)
