@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field, replace
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -234,9 +235,16 @@ def recommend(
     *,
     options: SolveOptions | None = None,
     in_force_only: bool = False,
+    progress: Callable[[str, float], None] | None = None,
 ) -> Recommendation:
-    """Recommend targets and component weights for the open periods and compare with the baselines."""
+    """Recommend targets and component weights for the open periods and compare with the baselines.
+
+    `progress(phase, share)` is called as the work moves on: phase one of plan_lp, targets,
+    incentive_lp, simulations, selection; share the overall share done, in [0, 1].
+    """
+    report = progress or (lambda phase, share: None)
     started = time.perf_counter()
+    report("plan_lp", 0.0)
     params = effective_parameters(dataset, assumptions)
     plan_result = plan_targets(dataset, assumptions, options=options, params=params)
     if len(params.open_index) == 0:
@@ -248,6 +256,7 @@ def recommend(
         return Recommendation(status=plan_result.status, plan=None, plan_result=plan_result,
                               message=f"plan LP: {plan_result.message or plan_result.status}",
                               seconds=time.perf_counter() - started)
+    report("targets", 0.15)
     orders = plan_result.orders.copy()
     orders["orders"] = orders["orders"].where(orders["orders"] > 1e-7, 0.0)  # solver noise is not a target
     planned = orders_array(params, orders)
@@ -268,6 +277,7 @@ def recommend(
     # margin, the weights in force on the new targets, and the plan in force unchanged. The exact
     # simulation judges them all; the best simulated margin wins and `selected` names it.
     tried: list[tuple[str, float | None, Plan, IncentiveResult | None]] = []
+    report("incentive_lp", 0.2)
     for structure, components in structures.items():
         targeted = make_plan(dataset, params, orders, components, base_curve, keep_closed_from=in_force)
         for curve_name, curve in curves.items():
@@ -299,7 +309,8 @@ def recommend(
     rows = []
     best = None
     seen: list[tuple[Plan, Simulation]] = []
-    for label, eps, candidate, result in tried:
+    for done, (label, eps, candidate, result) in enumerate(tried):
+        report("simulations", 0.5 + 0.45 * done / len(tried))
         sim = next((s for plan, s in seen if _same_plan(plan, candidate)), None)
         sim = sim or simulate(dataset, candidate, params=params, plan_margin=margin)
         seen.append((candidate, sim))
@@ -314,6 +325,7 @@ def recommend(
     for name, plan in baseline_plans(dataset, params, orders, kappa).items():
         cached = next((s for p, s in seen if p is plan), None)
         simulations[name] = cached or simulate(dataset, plan, params=params, plan_margin=margin)
+    report("selection", 0.95)
     alignment = {name: simulations[name].alignment_efficiency for name in ("recommended", *BASELINES)
                  if name in simulations}
     comparison = pd.DataFrame([
