@@ -36,3 +36,14 @@ def broken(job, session_factory, settings, progress):
 
 def crashing(job, session_factory, settings, progress):
     os._exit(3)  # a worker that dies without storing anything (segfault, OOM kill, ...)
+
+
+def gated_with_child(job, session_factory, settings, progress):
+    """Like `gated`, with a child process of its own (as a benchmark's paths are), whose pid it
+    writes to `child-<kind>-<id>`."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    (gate_dir() / f"child-{job.kind}-{job.id}").write_text(str(child.pid))
+    return gated(job, session_factory, settings, progress)
