@@ -9,11 +9,11 @@ from sqlalchemy import select
 
 from api.db import store
 from api.db.tables import AssumptionSetRow, JobRow
-from api.deps import SessionDep, Viewer
+from api.deps import ServicesDep, SessionDep, Viewer
 from api.jobs import REVIEW, jsonable
 from api.routers.common import ERRORS
 from api.schemas import AlarmsPublic
-from optimizer.alarms import DEFAULT_THRESHOLDS, alarms
+from optimizer.alarms import DEFAULT_THRESHOLDS
 
 router = APIRouter(prefix="/v1/alarms", tags=["alarms"], responses=ERRORS)
 
@@ -22,7 +22,7 @@ Severity = Literal["critical", "warning", "watch", "ok"]
 
 @router.get("", response_model=AlarmsPublic)
 def read_alarms(
-    principal: Viewer, session: SessionDep,
+    principal: Viewer, session: SessionDep, services: ServicesDep,
     team: str | None = Query(None, description="Only alarms within this team."),
     market: str | None = Query(None, description="Only alarms within this market id."),
     product: str | None = Query(None, description="Only KPIs that cover this product id."),
@@ -39,8 +39,7 @@ def read_alarms(
     watch; pace above 1.25 watch and above 1.50 warning (running far ahead of plan).
     """
     dataset_row = store.current_dataset(session=session)
-    dataset = store.build_dataset(session=session, dataset=dataset_row)
-    frame = alarms(dataset, thresholds=DEFAULT_THRESHOLDS)
+    frame, current_period = services.alarms.get(session=session, dataset_row=dataset_row)
     wanted = set(severity or ("critical", "warning", "watch"))
     frame = frame[frame["severity"].isin(wanted)]
     if team is not None:
@@ -58,7 +57,7 @@ def read_alarms(
     coverage = _review_coverage(session, dataset_row.id)
     for record in records:
         record["review_id"] = _review_for(record, coverage)
-    return AlarmsPublic(data=records, count=len(records), current_period=dataset.company.current_period,
+    return AlarmsPublic(data=records, count=len(records), current_period=current_period,
                         plan_version=dataset_row.plan_version, thresholds=DEFAULT_THRESHOLDS.as_dict())
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import insert, select
 
-from api.db.tables import JobRow
+from api.db.tables import JobResultRow, JobRow
 from tests.api.conftest import REPO, SAMPLE, free_port, prepare, reset_postgres
 
 ENDPOINTS = ("/v1/reviews?limit=50", "/v1/reviews/{review}", "/v1/alarms?limit=50", "/v1/plans/current",
@@ -68,7 +68,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, int(round(share * len(ordered))) - 1))]
 
 
-def loop(base: str, headers: dict, review_id: int, requests: int) -> list[float]:
+def loop(base: str, headers: dict, review_id: int, requests: int) -> list[tuple[str, float]]:
     """`requests` GETs round-robin over ENDPOINTS, one at a time; every one must be 200."""
     times = []
     with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
@@ -76,14 +76,21 @@ def loop(base: str, headers: dict, review_id: int, requests: int) -> list[float]
             path = ENDPOINTS[i % len(ENDPOINTS)].format(review=review_id)
             started = time.perf_counter()
             response = client.get(path)
-            times.append(time.perf_counter() - started)
+            times.append((ENDPOINTS[i % len(ENDPOINTS)], time.perf_counter() - started))
             assert response.status_code == 200, (path, response.status_code, response.text[:300])
     return times
 
 
-def summary(times: list[float]) -> dict:
+def summary(samples: list[tuple[str, float]]) -> dict:
+    times = [t for _, t in samples]
+    slowest = {}
+    for path in ENDPOINTS:
+        mine = [t for p, t in samples if p == path]
+        if mine:
+            slowest[path] = round(1000 * max(mine), 1)
     return {"requests": len(times), "p50_ms": round(1000 * statistics.median(times), 1),
-            "p99_ms": round(1000 * percentile(times, 0.99), 1), "max_ms": round(1000 * max(times), 1)}
+            "p99_ms": round(1000 * percentile(times, 0.99), 1), "max_ms": round(1000 * max(times), 1),
+            "max_ms_by_endpoint": slowest}
 
 
 def measure_p99(url: str, *, stored: int = 48, running: int = 2, requests: int = 300, log: Path | None = None) -> dict:
@@ -128,7 +135,10 @@ def copy_review(env, review_id: int, copies: int) -> None:
     columns = [c for c in JobRow.__table__.columns if c.name != "id"]
     with env.sessions() as session:
         row = session.execute(select(*columns).where(JobRow.id == review_id)).mappings().one()
-        session.execute(insert(JobRow), [dict(row) for _ in range(copies)])
+        result = session.scalar(select(JobResultRow.result).where(JobResultRow.job_id == review_id))
+        for _ in range(copies):
+            new_id = session.execute(insert(JobRow).values(**row).returning(JobRow.id)).scalar_one()
+            session.execute(insert(JobResultRow).values(job_id=new_id, result=result))
         session.commit()
 
 
