@@ -127,7 +127,7 @@ def measure_p99(url: str, *, stored: int = 48, running: int = 2, requests: int =
                 client.post(f"/v1/reviews/{i}/cancel")
     env.sessions.kw["bind"].dispose()
     return {"idle": summary(idle), "busy": summary(busy), "reviews_ran_throughout": still_running,
-            "stored_reviews": stored}
+            "stored_reviews": stored, "load_average_1min": round(os.getloadavg()[0], 2), "cpus": os.cpu_count()}
 
 
 def copy_review(env, review_id: int, copies: int) -> None:
