@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.db import store
 from api.db.tables import ActualRow, DatasetRow
-from optimizer.alarms import DEFAULT_THRESHOLDS, alarms
+from optimizer.review.alarms import DEFAULT_THRESHOLDS, alarms
 
 
 class AlarmsCache:

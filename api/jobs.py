@@ -412,7 +412,7 @@ class ProgressWriter:
 def run_review(job: JobRow, session_factory: sessionmaker, settings: Settings,
                progress: Progress | None = None) -> tuple[dict, dict]:
     """The tactical review (§4.6) of the plan version the review was submitted against."""
-    from optimizer.recommend import recommend
+    from optimizer.alignment.recommend import recommend
     from optimizer.solve import FEASIBLE_TIME_LIMIT, OPTIMAL, SolveOptions
 
     with session_factory() as session:

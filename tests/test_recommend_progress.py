@@ -2,7 +2,7 @@
 
 from models.dataset import dataset_from_tables
 from models.synthetic import synthetic_tables
-from optimizer.recommend import recommend
+from optimizer.alignment.recommend import recommend
 
 PHASES = ["plan_lp", "targets", "incentive_lp", "simulations", "selection"]
 
