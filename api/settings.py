@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///comptune.db"
@@ -71,6 +71,13 @@ class Settings(BaseSettings):
     heartbeat_s: float = Field(5.0, gt=0, description="How often a service process renews its jobs' leases.")
     poll_s: float = Field(0.5, gt=0, description="How often the job runner looks for queued, canceled or overdue jobs.")
     public_url: str = Field("http://127.0.0.1:8000", description="Where the service is reached (printed links).")
+
+    @model_validator(mode="after")
+    def _heartbeat_within_lease(self) -> "Settings":
+        if self.heartbeat_s * 2 > self.lease_ttl_s:
+            raise ValueError(f"heartbeat_s ({self.heartbeat_s:g}) must be at most half of lease_ttl_s "
+                             f"({self.lease_ttl_s:g}), or a live process could lose its jobs")
+        return self
 
 
 @lru_cache

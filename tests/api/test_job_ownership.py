@@ -16,7 +16,9 @@ from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 
+from api.db import store
 from tests.api.conftest import REPO, free_port
 from tests.api.test_jobs import gone, wait_for
 
@@ -92,3 +94,23 @@ def test_a_second_server_leaves_live_jobs_alone_and_fails_a_dead_servers_jobs(en
             assert failed["error"].startswith("interrupted"), failed
             audit = survivor.get("/v1/audit", params={"action": "job.interrupted"}, headers=env.headers("admin")).json()
             assert audit["count"] == 1 and audit["data"][0]["target"] == f"review:{orphan}"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_graceful_stop_fails_its_running_jobs_at_once_and_stops_their_workers(env, tmp_path):
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    with gated_server(env.url, gate, tmp_path / "a.log") as (base, process):
+        client = httpx.Client(base_url=base, timeout=30)
+        set_id = client.post("/v1/assumption-sets", headers=env.headers("analyst"), json={
+            "name": "s", "adjustments": [{"markets": ["south"], "demand": 0.5}]}).json()["id"]
+        review = client.post("/v1/reviews", headers=env.headers("analyst"), json={"assumption_set_id": set_id}).json()["id"]
+        marker = gate / f"started-review-{review}"
+        wait_for(lambda: marker.exists() and marker.read_text() != "")
+        worker = int(marker.read_text())
+        process.terminate()
+        process.wait(timeout=30)
+    assert gone(worker)
+    with env.sessions() as session:
+        job = store.get_job(session=session, job_id=review)
+        assert job.status == "failed" and job.error.startswith("interrupted")  # no lease to wait for
