@@ -2,8 +2,10 @@
 
 `measure_p99` starts the service as its own process (uvicorn on 127.0.0.1, a free port) on a
 database that holds the sample and `stored` succeeded reviews (copies of one real review's row, so
-each carries a real result blob), measures a bounded loop of GET requests over the read endpoints
-idle, then again while `running` reviews are being solved, and returns the percentiles. Used by
+each carries a real result blob), sends one warm-up request per endpoint (the first alarms request
+after a change of the data computes the table, ~0.3–0.9 s), then measures a bounded loop of GET
+requests over the read endpoints idle, then again while `running` reviews are being solved, and
+returns the percentiles. Used by
 test_latency.py (slow) and runnable on its own:
 
     python -m tests.api.latency [--backend sqlite|postgresql] [--requests 300]
@@ -112,6 +114,7 @@ def measure_p99(url: str, *, stored: int = 48, running: int = 2, requests: int =
                 time.sleep(0.5)
             assert client.get(f"/v1/reviews/{first}").json()["status"] == "succeeded"
         copy_review(env, first, stored - 1)
+        loop(base, viewer, first, len(ENDPOINTS))  # warm-up, not counted: one request per endpoint
         idle = loop(base, viewer, first, requests)
         with httpx.Client(base_url=base, headers=analyst, timeout=30) as client:
             ids = [client.post("/v1/reviews", json={"assumption_set_id": set_id}).json()["id"]
