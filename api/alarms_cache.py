@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.db import store
 from api.db.tables import ActualRow, DatasetRow
+from models.dataset import Dataset
 from optimizer.review.alarms import DEFAULT_THRESHOLDS, alarms
 
 
@@ -26,11 +27,12 @@ class AlarmsCache:
 
     def __init__(self, size: int = 4):
         self.size = size
-        self._tables: OrderedDict[tuple, tuple[pd.DataFrame, str | None]] = OrderedDict()
+        self._tables: OrderedDict[tuple, tuple[pd.DataFrame, Dataset]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, *, session: Session, dataset_row: DatasetRow) -> tuple[pd.DataFrame, str | None]:
-        """The alarms of the plan in force (all severities, worst first) and the last closed period."""
+    def get(self, *, session: Session, dataset_row: DatasetRow) -> tuple[pd.DataFrame, Dataset]:
+        """The alarms of the plan in force (all severities, worst first) and the dataset they are of
+        (read it, do not change it: it is shared)."""
         count, updated = session.execute(select(func.count(), func.max(ActualRow.updated_at))
                                          .where(ActualRow.dataset_id == dataset_row.id)).one()
         key = (dataset_row.id, dataset_row.plan_version, dataset_row.company.get("current_period"), count,
@@ -40,7 +42,7 @@ class AlarmsCache:
                 self._tables.move_to_end(key)
                 return self._tables[key]
         dataset = store.build_dataset(session=session, dataset=dataset_row)
-        entry = (alarms(dataset, thresholds=DEFAULT_THRESHOLDS), dataset.company.current_period)
+        entry = (alarms(dataset, thresholds=DEFAULT_THRESHOLDS), dataset)
         with self._lock:
             self._tables[key] = entry
             while len(self._tables) > self.size:

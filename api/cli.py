@@ -21,6 +21,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from api.cli_console import TableConsole
+
 from models.assumptions import load_assumptions
 from models.dataset import Dataset, Plan, load_dataset, load_plan, read_csv, write_plan
 from models.errors import InputError, ProblemCollector, RenamedFiles
@@ -33,7 +35,7 @@ from optimizer.plan.targets import plan_targets
 from optimizer.solve import OPTIMAL, FEASIBLE_TIME_LIMIT, SolveOptions
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.split("\n\n")[0])
-console = Console()
+console = TableConsole()
 err_console = Console(stderr=True, soft_wrap=True)
 
 EXIT_NO_ANSWER = 1
@@ -208,6 +210,29 @@ def read_outcomes(path: Path, dataset: Dataset) -> pd.DataFrame:
 
 
 
+def print_pay(summary: pd.DataFrame, detail: pd.DataFrame, currency: str) -> None:
+    """Every figure of §4.3, so that an auditor can redo the sum: per rep, period and component the
+    metric, target, attainment (metric ÷ target), curve payout f(attainment), effective weight
+    (ω ÷ W) and pay (target variable pay × effective weight × payout); then each rep's total."""
+    figures = Table(title=f"Pay per rep, period and component ({currency}): "
+                          "pay = target variable pay × effective weight × curve payout")
+    for col in ("rep_id", "period", "component", "metric", "target", "attainment", "curve payout",
+                "effective weight", "pay"):
+        figures.add_column(col, justify="left" if col in ("rep_id", "period", "component") else "right")
+    for row in detail.itertuples():
+        figures.add_row(row.rep_id, row.period, row.component_id, f"{row.metric:,.2f}", f"{row.target:,.2f}",
+                        "—" if pd.isna(row.attainment) else f"{row.attainment:.4f}",
+                        f"{row.curve_payout:.4f}", f"{row.effective_weight:.4f}", f"{row.pay:,.2f}")
+    console.print(figures)
+    table = Table(title=f"Pay per rep and period ({currency})")
+    for col in ("rep_id", "period", "target_variable_pay", "pay"):
+        table.add_column(col, justify="right" if col in ("target_variable_pay", "pay") else "left")
+    for row in summary.itertuples():
+        table.add_row(row.rep_id, row.period, f"{row.target_variable_pay:,.2f}", f"{row.pay:,.2f}")
+    console.print(table)
+    console.print(f"total pay: {summary['pay'].sum():,.2f} {currency}")
+
+
 @app.command()
 def pay(
     dataset_dir: DatasetArg,
@@ -233,13 +258,7 @@ def pay(
                    "detail": json.loads(detail.to_json(orient="records"))}
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
     else:
-        table = Table(title=f"Pay per rep and period ({dataset.company.currency})")
-        for col in ("rep_id", "period", "target_variable_pay", "pay"):
-            table.add_column(col, justify="right" if col in ("target_variable_pay", "pay") else "left")
-        for row in summary.itertuples():
-            table.add_row(row.rep_id, row.period, f"{row.target_variable_pay:,.2f}", f"{row.pay:,.2f}")
-        console.print(table)
-        console.print(f"total pay: {summary['pay'].sum():,.2f} {dataset.company.currency}")
+        print_pay(summary, detail, dataset.company.currency)
     with staged_output(out) as stage:
         if stage is not None:
             summary.to_csv(stage / "pay.csv", index=False)

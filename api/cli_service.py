@@ -1,8 +1,10 @@
 """Service commands of `comptune`: load a dataset into the database, manage tokens, serve the API.
 
 The database is the one named by COMPTUNE_DATABASE_URL (default: the SQLite file comptune.db in
-the working directory). Every command first migrates the schema to head. `token create` prints
-the new token as its last line (it is stored hashed: it cannot be shown again).
+the working directory). Every command says on stderr which database it uses, warns when it is about
+to create a new, empty SQLite file (the usual sign of a command run from another folder), and
+migrates the schema to head. `token create` prints the new token as its last line (it is stored
+hashed: it cannot be shown again).
 """
 
 from __future__ import annotations
@@ -18,15 +20,34 @@ from api.auth import ROLES, check_role
 from api.settings import Settings
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # a path or URL stays on one line
 logger = logging.getLogger(__name__)
 
 token_app = typer.Typer(no_args_is_help=True, help="Create, list and revoke bearer tokens.")
 
 
+def describe_database(url: str) -> str:
+    """Where the database is, for a person: the SQLite file's absolute path, or the URL without
+    its password; with a warning when the SQLite file does not exist yet."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return f"database: {parsed.render_as_string(hide_password=True)}"
+    name = parsed.database or ""
+    if name in ("", ":memory:"):
+        return "database: in-memory SQLite (nothing is kept)"
+    path = Path(name).expanduser().resolve()
+    if path.exists():
+        return f"database: {path}"
+    return (f"database: {path} — [bold yellow]new and empty[/]: there is no database here yet, so this command "
+            "creates one (run from the folder that holds your comptune.db, or set COMPTUNE_DATABASE_URL)")
+
+
 def _session(settings: Settings):
     from api.db.session import make_engine, make_session_factory, migrate
 
+    err_console.print(describe_database(settings.database_url), highlight=False)
     migrate(settings.database_url)
     engine = make_engine(settings.database_url)
     return engine, make_session_factory(engine)
@@ -105,6 +126,7 @@ def token_ensure_admin() -> None:
     finally:
         engine.dispose()
     docs = f"{settings.public_url.rstrip('/')}/docs"
+    console.print(f"workbench: {settings.public_url.rstrip('/')}/  (sign in with an admin, approver, analyst or viewer token)")
     if token is None:
         console.print(f"an admin token exists already ({existing[0].prefix}…, created "
                       f"{existing[0].created_at:%Y-%m-%d}); make another with `comptune token create --role admin`")
@@ -164,9 +186,10 @@ def serve(
     from api.main import create_app
 
     settings = Settings()
+    err_console.print(describe_database(settings.database_url), highlight=False)
     migrate(settings.database_url)
     logging.getLogger("api").setLevel(logging.INFO)
-    console.print(f"serving on http://{host}:{port} (docs: http://{host}:{port}/docs)")
+    console.print(f"serving on http://{host}:{port} (workbench: http://{host}:{port}/, docs: http://{host}:{port}/docs)")
     uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, workers=1)
 
 

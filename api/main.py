@@ -20,7 +20,8 @@ from api.db import store
 from api.db.session import make_engine, make_session_factory, migrate
 from api.deps import Services
 from api.jobs import JobRunner
-from api.routers import actuals, alarms, assumption_sets, audit, benchmarks, health, plans, reviews
+from api.routers import actuals, alarms, assumption_sets, audit, benchmarks, health, me, plans, reviews
+from api.web import pages
 from api.settings import Settings, get_settings
 from models.errors import InputError
 
@@ -62,10 +63,11 @@ def create_app(settings: Settings | None = None, *, job_handlers: dict | None = 
             engine.dispose()
 
     app = FastAPI(title="comptune", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
-                  generate_unique_id_function=unique_id)
+                  generate_unique_id_function=unique_id, docs_url=None, redoc_url=None)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (health, assumption_sets, reviews, plans, actuals, alarms, audit, benchmarks):
+    for module in (health, me, assumption_sets, reviews, plans, actuals, alarms, audit, benchmarks):
         app.include_router(module.router)
+    pages.mount(app)  # the workbench at /, /docs and /static: every asset served from the package
     add_error_handlers(app)
     return app
 

@@ -204,6 +204,7 @@ class ReviewsPublic(BaseModel):
 
 class AdjustmentRow(BaseModel):
     rep_id: str = Field(..., description="Rep.")
+    market_id: str | None = Field(None, description="The rep's market.")
     component_id: str = Field(..., description="Plan component (KPI the rep is paid on).")
     period: str = Field(..., description="Open period.")
     in_force: float | None = Field(None, description="Target in force.")
@@ -222,15 +223,17 @@ class WeightChangeRow(BaseModel):
 
 
 class AdjustmentsPublic(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"review_id": 1, "count": 1, "data": [
-        {"rep_id": "R25", "component_id": "revenue", "period": "2026-04", "in_force": 151000.0, "recommended": 98000.0,
+    model_config = ConfigDict(json_schema_extra={"examples": [{"review_id": 1, "count": 1, "total": 1, "offset": 0, "data": [
+        {"rep_id": "R25", "market_id": "south", "component_id": "revenue", "period": "2026-04", "in_force": 151000.0, "recommended": 98000.0,
          "delta": -53000.0, "reason": "re-planned from the plan LP under assumptions 'south-freeze'"}],
         "weight_changes": [{"component_id": "revenue", "metric": "revenue", "products": "*", "in_force": 0.7,
                             "recommended": 0.4, "delta": -0.3}]}]})
 
     review_id: int = Field(..., description="The review.")
-    data: list[AdjustmentRow] = Field(..., description="Plan adjustments per rep, component and period.")
-    count: int = Field(..., description="Rows of `data`.")
+    data: list[AdjustmentRow] = Field(..., description="Plan adjustments per rep, component and period (this page).")
+    count: int = Field(..., description="Rows of `data` (this page).")
+    total: int = Field(..., description="Rows matching the filters, before paging.")
+    offset: int = Field(0, description="Rows skipped before this page.")
     weight_changes: list[WeightChangeRow] = Field(..., description="Component weight changes.")
 
 
@@ -271,6 +274,31 @@ class PlanPublic(BaseModel):
     components: list[dict] | None = Field(None, description="component_id, metric, products, weight.")
     curve: list[dict] | None = Field(None, description="Payout curve points (attainment, payout).")
     targets: list[dict] | None = Field(None, description="rep_id, component_id, period, target (with ?targets=true).")
+
+
+class PlanDiffPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"a": 1, "b": 2,
+        "components": [{"component_id": "revenue", "metric": "revenue", "products": "*", "op": "reweighted",
+                        "weight_a": 0.7, "weight_b": 0.4, "delta": -0.3},
+                       {"component_id": "margin", "metric": "margin", "products": "*", "op": "added",
+                        "weight_a": None, "weight_b": 0.3, "delta": 0.3}],
+        "curve_a": [{"attainment": 0.0, "payout": 0.0}, {"attainment": 1.0, "payout": 1.0}],
+        "curve_b": [{"attainment": 0.0, "payout": 0.0}, {"attainment": 1.0, "payout": 1.0}], "curve_changed": False,
+        "targets_changed": 1, "targets_by_component": [{"component_id": "revenue", "total_a": 151000.0,
+                                                        "total_b": 98000.0, "change_share": -0.350993}],
+        "target_changes": [{"rep_id": "R25", "component_id": "revenue", "period": "2026-04", "target_a": 151000.0,
+                            "target_b": 98000.0, "delta": -53000.0}]}]})
+
+    a: int = Field(..., description="The version compared from.")
+    b: int = Field(..., description="The version compared to.")
+    components: list[dict] = Field(..., description="Per component: op (added, removed, reweighted, unchanged), "
+                                                    "weight_a, weight_b, delta.")
+    curve_a: list[dict] = Field(..., description="Payout curve of version a.")
+    curve_b: list[dict] = Field(..., description="Payout curve of version b.")
+    curve_changed: bool = Field(..., description="Whether the payout curve differs.")
+    targets_changed: int = Field(..., description="Target rows (rep, component, period) that differ at the cent.")
+    targets_by_component: list[dict] = Field(..., description="Per component: total target in a and b, change share.")
+    target_changes: list[dict] = Field(..., description="The changed target rows, largest change first (at most `rows`).")
 
 
 class PlansPublic(BaseModel):
@@ -315,6 +343,9 @@ class ActualsUpsertPublic(BaseModel):
     updated: int = Field(..., description="Rows whose figures changed.")
     unchanged: int = Field(..., description="Rows already stored with the same figures.")
     current_period: str | None = Field(None, description="The company's last closed period after the request.")
+    missing_reps: dict[str, list[str]] = Field(default_factory=dict, description="Periods this request closed, "
+                                               "each with the reps that have no actuals row in it (their figures count as zero).")
+    warnings: list[str] = Field(default_factory=list, description="The same, as sentences.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -362,8 +393,9 @@ class AlarmPublic(BaseModel):
 
 
 class AlarmsPublic(BaseModel):
-    data: list[AlarmPublic] = Field(..., description="Alarms, worst first.")
-    count: int = Field(..., description="Number of alarms returned.")
+    data: list[AlarmPublic] = Field(..., description="Alarms, worst first (this page).")
+    count: int = Field(..., description="Number of alarms matching the filters, before paging (`data` holds at most `limit`).")
+    offset: int = Field(0, description="Alarms skipped before this page.")
     current_period: str | None = Field(None, description="Last closed period.")
     plan_version: int | None = Field(None, description="Plan version the alarms measure against.")
     thresholds: dict[str, float] = Field(..., description="Severity thresholds on pace or funnel coverage.")

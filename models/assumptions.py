@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from models.dataset import GROUP_PREFIX, Dataset
-from models.errors import InputError, Problem
+from models.errors import InputError, Problem, unknown_id
 
 FACTORS = ("demand", "price", "cost", "conversion", "hours")
 
@@ -103,27 +103,27 @@ class AssumptionSet(BaseModel):
             at = f"adjustments[{i}]"
             for j, market in enumerate(adj.markets or []):
                 if market not in markets:
-                    problems.append(Problem(file, f"unknown market {market!r}", column=f"{at}.markets[{j}]"))
+                    problems.append(Problem(file, unknown_id("market", market, markets), column=f"{at}.markets[{j}]"))
             for j, rep in enumerate(adj.reps or []):
                 if rep not in reps:
-                    problems.append(Problem(file, f"unknown rep {rep!r}", column=f"{at}.reps[{j}]"))
+                    problems.append(Problem(file, unknown_id("rep", rep, reps), column=f"{at}.reps[{j}]"))
             for j, product in enumerate(adj.products or []):
                 if product.startswith(GROUP_PREFIX):
                     if product[len(GROUP_PREFIX):] not in groups:
-                        problems.append(Problem(file, f"unknown product group {product!r}", column=f"{at}.products[{j}]"))
+                        problems.append(Problem(file, unknown_id("product group", product, [GROUP_PREFIX + g for g in groups]), column=f"{at}.products[{j}]"))
                 elif product not in products:
-                    problems.append(Problem(file, f"unknown product {product!r}", column=f"{at}.products[{j}]"))
+                    problems.append(Problem(file, unknown_id("product", product, products), column=f"{at}.products[{j}]"))
             if isinstance(adj.periods, PeriodRange):
                 for key, label in (("from", adj.periods.start), ("to", adj.periods.end)):
                     if label is not None and label not in periods:
-                        problems.append(Problem(file, f"unknown period {label!r}", column=f"{at}.periods.{key}"))
+                        problems.append(Problem(file, unknown_id("period", label, periods), column=f"{at}.periods.{key}"))
                 if (adj.periods.start in periods and adj.periods.end in periods
                         and periods.index(adj.periods.start) > periods.index(adj.periods.end)):
                     problems.append(Problem(file, "`from` comes after `to`", column=f"{at}.periods"))
             else:
                 for j, label in enumerate(adj.periods or []):
                     if label not in periods:
-                        problems.append(Problem(file, f"unknown period {label!r}", column=f"{at}.periods[{j}]"))
+                        problems.append(Problem(file, unknown_id("period", label, periods), column=f"{at}.periods[{j}]"))
         if problems:
             raise InputError(problems)
 

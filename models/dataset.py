@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from models.errors import InputError, ProblemCollector, RenamedFiles
+from models.errors import InputError, ProblemCollector, RenamedFiles, unknown_id, valid_ids_hint
 
 METRICS = ("revenue", "margin", "orders", "quotes", "meetings", "calls")
 ALL_PRODUCTS = "*"
@@ -394,8 +394,9 @@ def check_reference(
     if frame is None:
         return
     unknown = ~frame[column].isin(known)
+    hint = valid_ids_hint(known)
     for i in np.flatnonzero(unknown.to_numpy()):
-        problems.add(name, f"unknown {what} {frame[column].iloc[i]!r}", line=i + 2, column=column)
+        problems.add(name, f"unknown {what} {frame[column].iloc[i]!r} {hint}", line=i + 2, column=column)
 
 
 def validate_company(raw: object, problems: ProblemCollector) -> Company | None:
@@ -456,14 +457,14 @@ def resolve_products(spec: str, product_ids: list[str], groups: dict[str, list[s
     if spec.startswith(GROUP_PREFIX):
         group = spec[len(GROUP_PREFIX) :].strip()
         if group not in groups:
-            return f"unknown product group {group!r}"
+            return unknown_id("product group", group, groups)
         return list(groups[group])
     ids = [part.strip() for part in spec.split(";") if part.strip()]
     unknown = [p for p in ids if p not in set(product_ids)]
     if not ids:
         return "names no product"
     if unknown:
-        return f"unknown product id {unknown[0]!r}"
+        return unknown_id("product id", unknown[0], product_ids)
     return ids
 
 

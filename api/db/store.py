@@ -237,6 +237,15 @@ def actuals_frame(*, session: Session, dataset_id: int) -> pd.DataFrame:
     return frame
 
 
+def reps_with_actuals(*, session: Session, dataset_id: int, periods: list[str]) -> dict[str, set[str]]:
+    """For each of `periods`, the reps that have at least one actuals row in it."""
+    out: dict[str, set[str]] = {period: set() for period in periods}
+    for rep_id, period in session.execute(select(ActualRow.rep_id, ActualRow.period).distinct()
+                                          .where(ActualRow.dataset_id == dataset_id, ActualRow.period.in_(periods))):
+        out[period].add(rep_id)
+    return out
+
+
 def upsert_actuals(*, session: Session, dataset_id: int, rows: Iterable[dict]) -> dict[str, int]:
     """Insert or update actuals by (rep, product, period); identical rows are left alone.
 

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
 from api.db import store
 from api.db.tables import AssumptionSetRow, JobRow
 from api.deps import ServicesDep, SessionDep, Viewer
 from api.jobs import REVIEW, jsonable
-from api.routers.common import ERRORS
+from api.routers.common import ERRORS, reject_unknown_query
 from api.schemas import AlarmsPublic
+from models.errors import InputError, Problem, unknown_id
 from optimizer.review.alarms import DEFAULT_THRESHOLDS
 
-router = APIRouter(prefix="/v1/alarms", tags=["alarms"], responses=ERRORS)
+router = APIRouter(prefix="/v1/alarms", tags=["alarms"], responses=ERRORS,
+                   dependencies=[Depends(reject_unknown_query)])
 
 Severity = Literal["critical", "warning", "watch", "ok"]
 
@@ -31,6 +33,7 @@ def read_alarms(
     level: Literal["rep", "team", "market", "company"] | None = Query(None, description="Aggregation level."),
     kind: Literal["pace", "funnel"] | None = Query(None, description="pace or funnel."),
     limit: int = Query(500, ge=1, le=100_000, description="Most alarms to return (worst first)."),
+    offset: int = Query(0, ge=0, description="Alarms to skip (worst first)."),
 ) -> AlarmsPublic:
     """Alarms of the plan in force against the actuals to date, worst first.
 
@@ -39,7 +42,8 @@ def read_alarms(
     watch; pace above 1.25 watch and above 1.50 warning (running far ahead of plan).
     """
     dataset_row = store.current_dataset(session=session)
-    frame, current_period = services.alarms.get(session=session, dataset_row=dataset_row)
+    frame, dataset = services.alarms.get(session=session, dataset_row=dataset_row)
+    check_filters(dataset, team=team, market=market, product=product)
     wanted = set(severity or ("critical", "warning", "watch"))
     frame = frame[frame["severity"].isin(wanted)]
     if team is not None:
@@ -52,13 +56,27 @@ def read_alarms(
         frame = frame[frame["level"] == level]
     if kind is not None:
         frame = frame[frame["kind"] == kind]
-    frame = frame.head(limit)
+    total = len(frame)
+    frame = frame.iloc[offset: offset + limit]
     records = jsonable(frame.to_dict(orient="records"))
     coverage = _review_coverage(session, dataset_row.id)
     for record in records:
         record["review_id"] = _review_for(record, coverage)
-    return AlarmsPublic(data=records, count=len(records), current_period=current_period,
+    return AlarmsPublic(data=records, count=total, offset=offset, current_period=dataset.company.current_period,
                         plan_version=dataset_row.plan_version, thresholds=DEFAULT_THRESHOLDS.as_dict())
+
+
+def check_filters(dataset, *, team: str | None, market: str | None, product: str | None) -> None:
+    """A filter naming an id the company does not have is a 422 listing the valid ones (not an
+    empty list that looks like good news)."""
+    teams = set(dataset.reps["team"].astype(str))
+    problems = [Problem("query", unknown_id(what, value, valid), column=field)
+                for field, what, value, valid in (("team", "team", team, teams),
+                                                  ("market", "market", market, dataset.market_ids),
+                                                  ("product", "product", product, dataset.product_ids))
+                if value is not None and value not in set(valid)]
+    if problems:
+        raise InputError(problems)
 
 
 def _review_coverage(session, dataset_id: int) -> list[tuple[int, set[str] | None, set[str] | None]]:

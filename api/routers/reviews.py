@@ -5,26 +5,29 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from sqlalchemy.exc import IntegrityError
 
 from api.auth import Principal
 from api.db import store
-from api.db.tables import DecisionRow, JobRow
+from api.db.tables import DatasetRow, DecisionRow, JobRow
 from api.deps import Analyst, Approver, ServicesDep, SessionDep, Viewer
 from api.jobs import REVIEW
-from api.routers.common import BAD_INPUT, CONFLICT, ERRORS, NOT_FOUND, csv_response, wants_csv
+from api.routers.common import (
+    BAD_INPUT, CONFLICT, ERRORS, MONEY_DECIMALS, NOT_FOUND, SHARE_DECIMALS, csv_response, reject_unknown_query, wants_csv,
+)
 from api.schemas import (
     AdjustmentsPublic, DecisionCreate, DecisionPublic, ExplanationPublic, ReviewCreate, ReviewPublic,
     ReviewsPublic, ReviewSummary,
 )
-from models.errors import InputError
+from models.errors import InputError, Problem, unknown_id
 
-router = APIRouter(prefix="/v1/reviews", tags=["reviews"], responses={**ERRORS, **NOT_FOUND})
+router = APIRouter(prefix="/v1/reviews", tags=["reviews"], responses={**ERRORS, **NOT_FOUND},
+                   dependencies=[Depends(reject_unknown_query)])
 
 PAY_FIELDS = ("pay_cost", "pay_cost_share")
-CSV_EXAMPLE = ("rep_id,component_id,period,in_force,recommended,delta,reason\n"
-               "R25,revenue,2026-04,151000.0,98000.0,-53000.0,market south demand × 0.5 from 2026-04\n")
+CSV_EXAMPLE = ("rep_id,market_id,component_id,period,in_force,recommended,delta,reason\n"
+               "R25,south,revenue,2026-04,151000.0,98000.0,-53000.0,market south demand × 0.5 from 2026-04\n")
 
 
 def decision_public(row: DecisionRow | None) -> DecisionPublic | None:
@@ -122,24 +125,65 @@ def finished_result(session, review_id: int) -> dict:
 
 
 @router.get("/{review_id}/adjustments", response_model=AdjustmentsPublic,
-            responses={**CONFLICT, 200: {"content": {"text/csv": {"example": CSV_EXAMPLE}},
-                                         "description": "JSON, or CSV with ?format=csv or Accept: text/csv."}})
+            responses={**CONFLICT, **BAD_INPUT, 200: {"content": {"text/csv": {"example": CSV_EXAMPLE}},
+                                                      "description": "JSON, or CSV with ?format=csv or Accept: text/csv."}})
 def read_adjustments(
     principal: Viewer, session: SessionDep, request: Request, review_id: int,
     format: Literal["json", "csv"] | None = Query(None, description="csv for a CSV file (or send Accept: text/csv)."),
     table: Literal["adjustments", "weight_changes"] = Query("adjustments", description="Which table a CSV holds."),
+    rep_id: str | None = Query(None, description="Only this rep's rows."),
+    market_id: str | None = Query(None, description="Only the rows of reps in this market."),
+    component_id: str | None = Query(None, description="Only this component's rows."),
+    period: str | None = Query(None, description="Only this period's rows."),
+    changed_only: bool = Query(False, description="Only rows whose target moves (delta ≠ 0 at the cent)."),
+    limit: int | None = Query(None, ge=1, le=100_000, description="Page size (JSON; all rows when omitted)."),
+    offset: int = Query(0, ge=0, description="Rows to skip (JSON)."),
 ):
-    """The plan adjustments (rep, component, period, in force, recommended, delta, reason) and weight changes."""
+    """The plan adjustments (rep, market, component, period, in force, recommended, delta, reason)
+    and weight changes, filtered; `total` counts the rows that match before paging. A CSV holds
+    every matching row, money rounded to the cent and weights to 6 digits."""
+    job = store.get_job(session=session, job_id=review_id, kind=REVIEW)
     result = finished_result(session, review_id)
     adjustments = store.frame_from_json(result["adjustments"])
     weights = store.frame_from_json(result["weight_changes"])
+    adjustments = filter_adjustments(session, job, adjustments, rep_id=rep_id, market_id=market_id,
+                                     component_id=component_id, period=period, changed_only=changed_only)
     if wants_csv(request, format):
-        frame = adjustments if table == "adjustments" else weights
-        return csv_response(frame, f"review-{review_id}-{table.replace('_', '-')}.csv")
+        if table == "adjustments":
+            return csv_response(adjustments, f"review-{review_id}-adjustments.csv",
+                                decimals={c: MONEY_DECIMALS for c in ("in_force", "recommended", "delta")})
+        return csv_response(weights, f"review-{review_id}-weight-changes.csv",
+                            decimals={c: SHARE_DECIMALS for c in ("in_force", "recommended", "delta")})
     from api.jobs import jsonable
 
-    return AdjustmentsPublic(review_id=review_id, data=jsonable(adjustments.to_dict(orient="records")),
-                             count=len(adjustments), weight_changes=jsonable(weights.to_dict(orient="records")))
+    total = len(adjustments)
+    page = adjustments.iloc[offset: offset + limit if limit is not None else None]
+    return AdjustmentsPublic(review_id=review_id, data=jsonable(page.to_dict(orient="records")), count=len(page),
+                             total=total, offset=offset, weight_changes=jsonable(weights.to_dict(orient="records")))
+
+
+def filter_adjustments(session, job: JobRow, frame, *, rep_id, market_id, component_id, period, changed_only):
+    """The adjustments with each rep's market added, narrowed by the filters; an id the review
+    does not know is a 422 listing the valid ones."""
+    dataset_row = session.get(DatasetRow, job.dataset_id)
+    reps = store.dataset_tables(session=session, dataset=dataset_row)["reps.csv"]
+    market_of = dict(zip(reps["rep_id"].astype(str).str.strip(), reps["market_id"].astype(str).str.strip()))
+    frame = frame.copy()
+    frame.insert(1, "market_id", frame["rep_id"].map(market_of))
+    problems = []
+    for field, value, valid in (("rep_id", rep_id, market_of), ("market_id", market_id, set(market_of.values())),
+                                ("component_id", component_id, set(frame["component_id"])),
+                                ("period", period, set(frame["period"]))):
+        if value is None:
+            continue
+        if value not in valid:
+            problems.append(Problem("query", unknown_id(field.removesuffix("_id"), value, valid), column=field))
+        frame = frame[frame[field] == value]
+    if problems:
+        raise InputError(problems)
+    if changed_only:
+        frame = frame[frame["delta"].fillna(0).abs().round(MONEY_DECIMALS) != 0]
+    return frame.reset_index(drop=True)
 
 
 @router.get("/{review_id}/explanation", response_model=ExplanationPublic, responses=CONFLICT)
