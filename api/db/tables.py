@@ -140,11 +140,21 @@ class JobRow(JobFields, Base):
     dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), nullable=True)
     assumption_set_id: Mapped[int | None] = mapped_column(ForeignKey("assumption_sets.id"), nullable=True)
     plan_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    result_row: Mapped["JobResultRow | None"] = relationship(lazy="select", uselist=False, viewonly=True)
+    result_row: Mapped["JobResultRow | None"] = relationship(lazy="select", uselist=False,
+                                                             cascade="all, delete-orphan")
 
     @property
     def result(self) -> dict | None:
         return self.result_row.result if self.result_row is not None else None
+
+    @result.setter
+    def result(self, value: dict | None) -> None:
+        if value is None:
+            self.result_row = None
+        elif self.result_row is None:
+            self.result_row = JobResultRow(result=value)
+        else:
+            self.result_row.result = value
 
 
 class JobResultRow(Base):
