@@ -57,7 +57,7 @@ class Settings(BaseSettings):
         5.0, gt=0, description="A review's wall-clock limit is this × its per-solve time_limit_s + job_grace_s; "
                                "past it its worker is stopped and the review fails.")
     job_grace_s: float = Field(60.0, ge=0, description="Added to every job's wall-clock limit (start-up, storing).")
-    benchmark_time_limit_s: float = Field(1_800.0, gt=0, description="Wall-clock limit of a benchmark job.")
+    benchmark_time_limit_s: float = Field(3_600.0, gt=0, description="Wall-clock limit of a benchmark job.")
     job_memory_limit_mb: float = Field(
         8_192.0, gt=0, description="A job whose processes together hold more resident memory is stopped and fails.")
     worker_nice: int = Field(10, ge=0, le=19, description="Niceness of job worker processes, so requests win the CPU.")
