@@ -40,18 +40,20 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable
+from typing import IO, TYPE_CHECKING, Any, Callable
 
-import numpy as np
-import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import store
 from api.db.store import BENCHMARK, REVIEW
 from api.db.tables import BenchmarkRow, DatasetRow, JobRow
+from api.serialize import frame_to_json, jsonable
 from api.settings import Settings
 from models.assumptions import parse_assumptions
 from models.errors import InputError
+
+if TYPE_CHECKING:  # the optimizer is imported by the handlers only, so the service starts fast
+    from optimizer.alignment.recommend import Recommendation
 
 logger = logging.getLogger(__name__)
 
@@ -358,7 +360,7 @@ def run_job(*, kind: str, job_id: int, owner: str, handler: JobHandler, session_
     try:
         summary, result = handler(job, session_factory, settings, progress)
         status = store.SUCCEEDED
-    except (JobFailed, InputError) as exc:
+    except (JobFailed, InputError, store.Conflict) as exc:
         status, error = store.FAILED, str(exc)
     except Exception as exc:
         logger.exception("%s %s failed", kind, job_id)
@@ -428,45 +430,42 @@ def run_review(job: JobRow, session_factory: sessionmaker, settings: Settings,
     recommendation = recommend(dataset, assumptions, options=options,
                                in_force_only=bool(job.params.get("in_force_only", False)), progress=progress)
     if recommendation.status not in (OPTIMAL, FEASIBLE_TIME_LIMIT):
-        message = recommendation.message or getattr(recommendation.plan_result, "message", "") or ""
+        message = recommendation.message or recommendation.plan_result.message
         raise JobFailed(f"no usable recommendation: solver status {recommendation.status}"
                         + (f" ({message})" if message else ""))
     return review_outputs(recommendation, currency=dataset.company.currency)
 
 
-def review_outputs(recommendation: Any, *, currency: str) -> tuple[dict, dict]:
+def review_outputs(recommendation: Recommendation, *, currency: str) -> tuple[dict, dict]:
     """The stored summary (cheap status) and result (tables, explanation, the plan to accept)."""
-    from api.db.store import frame_to_json
-
+    plan, plan_result = recommendation.plan, recommendation.plan_result
+    if plan is None:
+        raise JobFailed(f"no recommended plan (solver status {recommendation.status})")
     comparison = jsonable(recommendation.comparison.to_dict(orient="records"))
-    by_plan = {row.get("plan"): row for row in comparison}
-    recommended, in_force = by_plan.get("recommended"), by_plan.get("in_force")
+    by_plan = {row["plan"]: row for row in comparison}
+    recommended, in_force = by_plan.get("recommended", {}), by_plan.get("in_force", {})
     effect: dict[str, float | None] = {}
     for key in ("margin", "revenue", "alignment_efficiency"):
-        a = (recommended or {}).get(key)
-        b = (in_force or {}).get(key)
+        a, b = recommended.get(key), in_force.get(key)
         effect[key] = (a - b) if isinstance(a, (int, float)) and isinstance(b, (int, float)) else None
-    plan_result = recommendation.plan_result
-    slacks = list(getattr(plan_result, "slacks", []) or [])
+    slacks = jsonable(plan_result.slacks)
+    binding = jsonable(plan_result.binding)
     summary = {
         "solver_status": recommendation.status, "currency": currency, "effect": effect,
-        "comparison": comparison, "adjustments": int(len(recommendation.adjustments)), "soft_slacks": slacks,
-        "selected": str(getattr(recommendation, "selected", "") or ""),
-        "message": str(getattr(recommendation, "message", "") or ""),
+        "comparison": comparison, "adjustments": len(recommendation.adjustments), "soft_slacks": slacks,
+        "selected": recommendation.selected, "message": recommendation.message,
     }
-    plan = recommendation.plan
     result = {
         "adjustments": frame_to_json(recommendation.adjustments),
         "weight_changes": frame_to_json(recommendation.weight_changes),
         "explanation": {
-            "solver_status": getattr(plan_result, "status", recommendation.status),
-            "binding": list(getattr(plan_result, "binding", []) or []),
+            "solver_status": plan_result.status,
+            "binding": binding,
             "soft_slacks": slacks,
-            "messages": [str(b.get("message", b)) for b in getattr(plan_result, "binding", []) or []]
-            + [str(sl.get("message", sl)) for sl in slacks],
-            "incentive_binding": [str(b) for b in (recommendation.binding or [])],
+            "messages": [b["message"] for b in binding] + [s["message"] for s in slacks],
+            "incentive_binding": list(recommendation.binding),
         },
-        "alignment": getattr(recommendation, "alignment", None),
+        "alignment": jsonable(recommendation.alignment),
         "recommended_plan": {
             "components": frame_to_json(plan.components[["component_id", "metric", "products", "weight"]]),
             "curve": frame_to_json(plan.curve[["attainment", "payout"]]),
@@ -519,23 +518,3 @@ def loaded_tables(*, session: Session, dataset: DatasetRow) -> dict[str, object]
         tables["actuals.csv"] = actuals
     return tables
 
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON values: numpy scalars unwrapped, non-finite floats as null, frames as records."""
-    if value is None or isinstance(value, (str, bool, int)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, np.generic):
-        return jsonable(value.item())
-    if isinstance(value, np.ndarray):
-        return [jsonable(v) for v in value.tolist()]
-    if isinstance(value, pd.DataFrame):
-        return jsonable(value.to_dict(orient="records"))
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [jsonable(v) for v in value]
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)

@@ -14,8 +14,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.assumptions import AssumptionSet
+from models.limits import MAX_ACTUALS_ROWS, MAX_ID, MAX_QUANTITY, Ident, Reason
 
-FiniteNonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Quantity = Annotated[float, Field(ge=0, le=MAX_QUANTITY, allow_inf_nan=False)]
 
 SOUTH_FREEZE = {
     "name": "south-freeze",
@@ -66,7 +67,7 @@ class AssumptionSetCreate(AssumptionSet):
     """A market-assumption set (DESIGN.md §2). `parent` is an id or a name (that name's newest
     version); without it, a set whose name exists becomes the next version of that name."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [SOUTH_FREEZE]})
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [SOUTH_FREEZE]})
 
 
 class AssumptionChange(BaseModel):
@@ -105,9 +106,10 @@ class AssumptionSetsPublic(BaseModel):
 class ReviewCreate(BaseModel):
     """Start a tactical review (§4.6) of the plan in force under a stored assumption set."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"assumption_set_id": 1, "time_limit_s": 60}]})
+    model_config = ConfigDict(extra="forbid", strict=True,
+                              json_schema_extra={"examples": [{"assumption_set_id": 1, "time_limit_s": 60}]})
 
-    assumption_set_id: int = Field(..., ge=1, description="Id of a stored assumption set.")
+    assumption_set_id: int = Field(..., ge=1, le=MAX_ID, description="Id of a stored assumption set.")
     time_limit_s: float | None = Field(None, gt=0, allow_inf_nan=False,
                                        description="Solver time limit for each solve of the review (seconds); "
                                                    "the service default when omitted.")
@@ -130,7 +132,8 @@ class ReviewSummary(BaseModel):
         ..., description="Recommended minus keeping the plan in force: margin, revenue, alignment_efficiency.")
     comparison: list[ComparisonRow] = Field(..., description="The recommendation against the plan in force and the baselines.")
     adjustments: int = Field(..., description="Rows in the plan adjustments table.")
-    soft_slacks: list[dict] = Field(default_factory=list, description="Soft constraints that needed slack.")
+    soft_slacks: list[dict] = Field(default_factory=list, description="Soft constraints that needed slack (the "
+                                                                      "budget's only for approver and admin).")
     selected: str = Field("", description="Which candidate weighting the engine kept, and why.")
     message: str = Field("", description="A caveat from the engine, if any.")
     pay_visible: bool = Field(..., description="Whether pay figures are shown to the caller's role.")
@@ -139,12 +142,12 @@ class ReviewSummary(BaseModel):
 class DecisionCreate(BaseModel):
     """Accept or reject a review's recommendation (approver or admin)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [
         {"decision": "accept", "reason": "Freeze confirmed by the regional VP.", "plan_version": 1}]})
 
     decision: Literal["accept", "reject"] = Field(..., description="accept makes the recommendation the plan in force.")
-    reason: str = Field(..., min_length=1, max_length=5_000, description="Why (kept in the audit log).")
-    plan_version: int = Field(..., ge=1, description="The plan version the decider believes is in force; "
+    reason: Reason = Field(..., min_length=1, description="Why (kept in the audit log).")
+    plan_version: int = Field(..., ge=1, le=MAX_ID, description="The plan version the decider believes is in force; "
                                                      "409 when it no longer is.")
 
 
@@ -312,28 +315,28 @@ class PlansPublic(BaseModel):
 
 
 class ActualIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    rep_id: str = Field(..., min_length=1, description="Rep id.")
-    product_id: str = Field(..., min_length=1, description="Product id, or `*` for rep-level activity.")
-    period: str = Field(..., min_length=1, description="A closed period label.")
-    orders: FiniteNonNegative = Field(0.0, description="Orders (must be 0 on `*` rows).")
-    calls: FiniteNonNegative = Field(0.0, description="Calls.")
-    meetings: FiniteNonNegative = Field(0.0, description="Meetings.")
-    quotes: FiniteNonNegative = Field(0.0, description="Quotes.")
+    rep_id: Ident = Field(..., description="Rep id.")
+    product_id: Ident = Field(..., description="Product id, or `*` for rep-level activity.")
+    period: Ident = Field(..., description="A closed period label.")
+    orders: Quantity = Field(0.0, description="Orders (must be 0 on `*` rows).")
+    calls: Quantity = Field(0.0, description="Calls.")
+    meetings: Quantity = Field(0.0, description="Meetings.")
+    quotes: Quantity = Field(0.0, description="Quotes.")
 
 
 class ActualsUpsert(BaseModel):
     """Actuals to insert or replace by (rep_id, product_id, period). Sending the same rows again
     changes nothing. `current_period` closes periods up to it first (it only moves forward)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [{
         "current_period": "2026-03",
         "rows": [{"rep_id": "R01", "product_id": "plc-classic", "period": "2026-03", "orders": 1,
                   "calls": 26, "meetings": 5, "quotes": 3}]}]})
 
-    rows: list[ActualIn] = Field(..., min_length=1, max_length=500_000, description="Actuals rows.")
-    current_period: str | None = Field(None, description="Close the periods up to this one before upserting.")
+    rows: list[ActualIn] = Field(..., min_length=1, max_length=MAX_ACTUALS_ROWS, description="Actuals rows.")
+    current_period: Ident | None = Field(None, description="Close the periods up to this one before upserting.")
 
 
 class ActualsUpsertPublic(BaseModel):
@@ -376,11 +379,12 @@ class AlarmPublic(BaseModel):
     metric: str = Field(..., description="revenue, margin, orders, quotes, meetings or calls.")
     products: str = Field(..., description="Products of the KPI (`*`, group:NAME or ids).")
     product_ids: list[str] = Field(..., description="The product ids covered.")
-    actual_to_date: float = Field(..., description="Actual metric over the closed periods.")
-    target_to_date: float = Field(..., description="Target over the closed periods.")
+    actual_to_date: float | None = Field(..., description="Actual metric over the closed periods (null if not finite).")
+    target_to_date: float | None = Field(..., description="Target over the closed periods (null if not finite).")
     pace: float | None = Field(None, description="actual_to_date ÷ target_to_date.")
-    target_year: float = Field(..., description="Target over all periods.")
-    forecast_year: float = Field(..., description="Run-rate forecast: actual ÷ closed periods × all periods.")
+    target_year: float | None = Field(..., description="Target over all periods (null if not finite).")
+    forecast_year: float | None = Field(..., description="Run-rate forecast: actual ÷ closed periods × all periods "
+                                                         "(null if not finite).")
     forecast_attainment: float | None = Field(None, description="forecast_year ÷ target_year.")
     needed_per_period: float | None = Field(None, description="(funnel) What each open period needs.")
     activity_per_period: float | None = Field(None, description="(funnel) What the calls lead to per period.")
@@ -425,18 +429,19 @@ class BenchmarkCreate(BaseModel):
     (`{"dataset": "loaded"}`). How large an instance a role may ask for is a service setting
     (`COMPTUNE_BENCHMARK_LIMITS`); past it → 422 naming the field and the limit."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [
         {"reps": 50, "products": 8, "periods": 12}, {"dataset": "loaded", "repeats": 1}]})
 
+    # The bounds here hold for every role; the role's own, smaller ones are checked by the route.
     dataset: Literal["loaded"] | None = Field(
         None, description="`loaded`: benchmark the company the service has loaded (its plan in force and "
                           "actuals); the size fields must then be left out.")
-    reps: int | None = Field(None, ge=1, description="Reps of the synthetic instance (required without `dataset`).")
-    products: int | None = Field(None, ge=1, description="Products (required without `dataset`).")
-    periods: int = Field(12, ge=1, description="Periods.")
-    markets: int = Field(8, ge=1, description="Markets.")
-    seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed of the generator.")
-    repeats: int = Field(1, ge=1, description="Repetitions of each timed path (their median is reported).")
+    reps: int | None = Field(None, ge=1, le=5_000, description="Reps of the synthetic instance (required without `dataset`).")
+    products: int | None = Field(None, ge=1, le=200, description="Products (required without `dataset`).")
+    periods: int = Field(12, ge=1, le=36, description="Periods.")
+    markets: int = Field(8, ge=1, le=100, description="Markets.")
+    seed: int = Field(0, ge=0, le=MAX_ID, description="Seed of the generator.")
+    repeats: int = Field(1, ge=1, le=10, description="Repetitions of each timed path (their median is reported).")
 
 
 class BenchmarkPublic(BaseModel):

@@ -96,3 +96,21 @@ class RenamedFiles(ProblemCollector):
 
     def add(self, file: str, message: str, *, line: int | None = None, column: str | None = None) -> None:
         self.inner.add(self.rename(file), message, line=line, column=column)
+
+
+_TYPE_TAGS = {"str", "int", "float", "bool", "list", "dict", "PeriodRange", "constrained-str", "constrained-int",
+              "constrained-float", "json-or-python", "lax-or-strict"}
+
+
+def key_path(loc: tuple | list) -> str:
+    """A pydantic error location as a key path such as adjustments[0].demand, without the type
+    tags pydantic inserts for unions and validators (`int`, `function-after[...]`, ...)."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif str(part) in _TYPE_TAGS or "[" in str(part) or "(" in str(part):
+            continue
+        else:
+            out += ("." if out else "") + str(part)
+    return out

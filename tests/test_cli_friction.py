@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from rich.table import Table
 
-from api.cli_console import PIPE_WIDTH, TableConsole
+from api.commands.console import PIPE_WIDTH, TableConsole
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "datasets" / "sample"
@@ -43,7 +43,7 @@ def test_a_service_command_says_where_the_database_is_and_warns_when_new(tmp_pat
 
 
 def test_describe_database_hides_a_password():
-    from api.cli_service import describe_database
+    from api.commands.service import describe_database
 
     text = describe_database("postgresql+psycopg://comptune:secret@db.example:5432/comptune")
     assert "secret" not in text and "db.example:5432/comptune" in text

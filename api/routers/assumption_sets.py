@@ -12,14 +12,13 @@ from fastapi.exceptions import RequestValidationError
 from api.db import store
 from api.db.tables import AssumptionSetRow
 from api.deps import Analyst, SessionDep, Viewer
-from api.routers.common import BAD_INPUT, ERRORS, NOT_FOUND, reject_unknown_query, uploaded_text
+from api.routers.common import BAD_BODY, ERRORS, NO_DATASET, NOT_FOUND, AssumptionSetId, NameFilter, Offset, uploaded_text
 from api.schemas import SOUTH_FREEZE, AssumptionSetCreate, AssumptionSetPublic, AssumptionSetsPublic
 from models.assumptions import AssumptionSet, parse_assumptions
-from models.dataset import Dataset, dataset_from_tables
 from models.errors import InputError
+from models.limits import safe_yaml_load
 
-router = APIRouter(prefix="/v1/assumption-sets", tags=["assumption-sets"], responses=ERRORS,
-                   dependencies=[Depends(reject_unknown_query)])
+router = APIRouter(prefix="/v1/assumption-sets", tags=["assumption-sets"], responses={**ERRORS, **NO_DATASET})
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 YAML_EXAMPLE = yaml.safe_dump(SOUTH_FREEZE, sort_keys=False)
@@ -60,7 +59,7 @@ async def assumption_set_body(request: Request) -> AssumptionSet:
     try:
         text = raw_bytes.decode("utf-8")
         if content_type in YAML_TYPES or content_type.startswith("multipart/"):
-            raw = yaml.safe_load(text)  # JSON is valid YAML, so a JSON file uploads too
+            raw = safe_yaml_load(text, file="body")  # JSON is valid YAML, so a JSON file uploads too; size and aliases bounded
         elif content_type in ("application/json", "text/json") or content_type.endswith("+json"):
             try:
                 raw = json.loads(text)
@@ -85,14 +84,14 @@ def assumption_set_public(row: AssumptionSetRow) -> AssumptionSetPublic:
                                created_at=store.as_utc(row.created_at))
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=AssumptionSetPublic, responses=BAD_INPUT,
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=AssumptionSetPublic, responses=BAD_BODY,
              openapi_extra=REQUEST_BODY)
 def create_assumption_set(principal: Analyst, session: SessionDep,
                           assumptions: Annotated[AssumptionSet, Depends(assumption_set_body)]) -> AssumptionSetPublic:
     """Submit a market-assumption set — JSON, YAML (`Content-Type: application/yaml`) or a file in a
     multipart form; every id in every scope must exist in the dataset."""
     dataset_row = store.current_dataset(session=session)
-    reference = _reference_dataset(session, dataset_row)
+    reference = store.reference_dataset(session=session, dataset=dataset_row)
     assumptions.check_against(reference, file="body")
     row = store.create_assumption_set(session=session, dataset_id=dataset_row.id, assumptions=assumptions,
                                       created_by=principal.name)
@@ -103,17 +102,12 @@ def create_assumption_set(principal: Analyst, session: SessionDep,
     return assumption_set_public(row)
 
 
-def _reference_dataset(session, dataset_row) -> Dataset:
-    """The dataset's ids and periods (no plan, no actuals): what an assumption's scope may name."""
-    return dataset_from_tables(store.dataset_tables(session=session, dataset=dataset_row))
-
-
 @router.get("", response_model=AssumptionSetsPublic)
 def read_assumption_sets(
     principal: Viewer, session: SessionDep,
-    name: str | None = Query(None, description="Only the versions of this name."),
+    name: NameFilter = Query(None, description="Only the versions of this name."),
     limit: int = Query(100, ge=1, le=1000, description="Page size."),
-    offset: int = Query(0, ge=0, description="Rows to skip."),
+    offset: Offset = 0,
 ) -> AssumptionSetsPublic:
     """List the assumption sets of the current dataset, oldest first."""
     dataset_row = store.current_dataset(session=session)
@@ -123,6 +117,6 @@ def read_assumption_sets(
 
 
 @router.get("/{set_id}", response_model=AssumptionSetPublic, responses=NOT_FOUND)
-def read_assumption_set(principal: Viewer, session: SessionDep, set_id: int) -> AssumptionSetPublic:
+def read_assumption_set(principal: Viewer, session: SessionDep, set_id: AssumptionSetId) -> AssumptionSetPublic:
     """One assumption set with its parent and its diff against the parent."""
     return assumption_set_public(store.get_assumption_set(session=session, set_id=set_id))

@@ -4,14 +4,26 @@ refusing unknown query parameters, error docs."""
 from __future__ import annotations
 
 import io
+from typing import Annotated
 
 import pandas as pd
-from fastapi import Request
+from fastapi import Path, Query, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from api.schemas import ErrorPublic
 from models.errors import InputError, Problem
+from models.limits import MAX_ID, Ident, Name
+
+# Ids, versions and offsets are bounded by the database's integer columns: a larger one is a 422
+# naming the parameter, never an overflow inside the driver.
+ReviewId = Annotated[int, Path(ge=1, le=MAX_ID, description="Review id.")]
+BenchmarkId = Annotated[int, Path(ge=1, le=MAX_ID, description="Benchmark id.")]
+AssumptionSetId = Annotated[int, Path(ge=1, le=MAX_ID, description="Assumption set id.")]
+PlanVersion = Annotated[int, Path(ge=1, le=MAX_ID, description="Plan version.")]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="Rows to skip.")]
+IdFilter = Ident | None  # query filters: text an id could be (a NUL byte never reaches the database)
+NameFilter = Name | None
 
 ERRORS = {
     401: {"model": ErrorPublic, "description": "Missing, invalid or revoked bearer token."},
@@ -19,6 +31,10 @@ ERRORS = {
 }
 NOT_FOUND = {404: {"model": ErrorPublic, "description": "No such id."}}
 BAD_INPUT = {422: {"model": ErrorPublic, "description": "Bad input; `errors` names each field."}}
+BAD_BODY = {**BAD_INPUT, 400: {"model": ErrorPublic, "description": "The body is not valid JSON."},
+            413: {"model": ErrorPublic, "description": "The body is larger than the service accepts."}}
+NO_DATASET = {409: {"model": ErrorPublic, "description": "No dataset is loaded (`comptune load`), or the stored one "
+                                                        "no longer passes the input checks."}}
 CONFLICT = {409: {"model": ErrorPublic, "description": "Conflicts with the current state (e.g. a stale plan version)."}}
 
 
@@ -45,7 +61,7 @@ def csv_response(frame: pd.DataFrame, filename: str, *, decimals: dict[str, int]
 
 
 def reject_unknown_query(request: Request) -> None:
-    """A router dependency: a query parameter the route does not declare is a 422 naming it (a
+    """An app-wide dependency: a query parameter the route does not declare is a 422 naming it (a
     misspelt filter must not silently return everything)."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)

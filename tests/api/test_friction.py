@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from api.db import store
+from api.serialize import frame_to_json
 from tests.api.conftest import SAMPLE, stored_review
 
 NOISY = [  # (rep, component, period, in force, recommended): the float noise of a real solve
@@ -33,8 +34,8 @@ def review_with_adjustments(env) -> int:
         frame["reason"] = "test"
         weights = pd.DataFrame([("revenue", "revenue", "*", 0.7, 0.30000000000000004, 0.30000000000000004 - 0.7)],
                                columns=["component_id", "metric", "products", "in_force", "recommended", "delta"])
-        job.result = {**job.result, "adjustments": store.frame_to_json(frame),
-                      "weight_changes": store.frame_to_json(weights)}
+        job.result = {**job.result, "adjustments": frame_to_json(frame),
+                      "weight_changes": frame_to_json(weights)}
         session.commit()
     return review_id
 

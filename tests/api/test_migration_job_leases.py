@@ -1,4 +1,4 @@
-"""Migration 0002 on a database with data: benchmarks move to their own table keeping their ids (and
+"""Migration 0003 (job leases) on a database with data: benchmarks move to their own table keeping their ids (and
 new ones continue after them), a review's result moves to `job_results`, the jobs get lease and
 progress columns — on SQLite and PostgreSQL."""
 

@@ -14,14 +14,23 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 
 from api.auth import ROLES, check_role
+from api.commands.common import EXIT_BAD_INPUT, fail_input
 from api.settings import Settings
+from models.limits import Name
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)  # a path or URL stays on one line
 logger = logging.getLogger(__name__)
+
+class TokenName(BaseModel):
+    """A token's name, checked like every name (models/limits.py): it is stored and audited."""
+
+    name: Name
+
 
 token_app = typer.Typer(no_args_is_help=True, help="Create, list and revoke bearer tokens.")
 
@@ -57,7 +66,6 @@ def load(
     dataset_dir: Annotated[Path, typer.Argument(help="Dataset folder in the comptune format.")],
 ) -> None:
     """Load a dataset folder into the database (idempotent: the same content loads once)."""
-    from api.cli import EXIT_BAD_INPUT, fail_input
     from api.db import store
     from models.errors import InputError
 
@@ -85,11 +93,15 @@ def token_create(
     name: Annotated[Optional[str], typer.Option("--name", help="Who holds it (shown in the audit log).")] = None,
 ) -> None:
     """Create a token and print it as the last line (only its hash is stored)."""
-    from api.cli import EXIT_BAD_INPUT
     from api.db import store
 
     try:
         check_role(role)
+        if name is not None:
+            TokenName.model_validate({"name": name})
+    except ValidationError as error:
+        err_console.print(f"--name: {error.errors()[0]['msg'].removeprefix('Value error, ')}")
+        raise typer.Exit(EXIT_BAD_INPUT)
     except ValueError as error:
         err_console.print(str(error))
         raise typer.Exit(EXIT_BAD_INPUT)
@@ -155,7 +167,6 @@ def token_list() -> None:
 @token_app.command("revoke")
 def token_revoke(token_id: Annotated[int, typer.Argument(help="Token id (from `token list`).")]) -> None:
     """Revoke a token: it stops working at once."""
-    from api.cli import EXIT_BAD_INPUT
     from api.db import store
 
     engine, sessions = _session(Settings())
@@ -191,10 +202,3 @@ def serve(
     logging.getLogger("api").setLevel(logging.INFO)
     console.print(f"serving on http://{host}:{port} (workbench: http://{host}:{port}/, docs: http://{host}:{port}/docs)")
     uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, workers=1)
-
-
-def register_service_commands(app: typer.Typer) -> None:
-    """Add `load`, `token …` and `serve` to the `comptune` command line."""
-    app.command("load")(load)
-    app.add_typer(token_app, name="token")
-    app.command("serve")(serve)

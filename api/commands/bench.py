@@ -15,8 +15,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.cli_console import TableConsole
-
+from api.commands.console import TableConsole
 from optimizer.bench import SIZES, named_instance, run_benchmark
 
 console = TableConsole(stderr=True)  # progress and tables on stderr keep `--json` stdout clean

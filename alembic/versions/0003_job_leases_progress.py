@@ -5,16 +5,16 @@
 - a review's result moves to `job_results`, so that listing reviews never reads it;
 - benchmarks move from `jobs` to `benchmarks` (ids kept), which numbers them on its own.
 
-Revision ID: 0002_job_leases
-Revises: 0001
+Revision ID: 0003_job_leases
+Revises: 0002_input
 Create Date: 2026-11-27
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0002_job_leases'
-down_revision = '0001'
+revision = '0003_job_leases'
+down_revision = '0002_input'
 branch_labels = None
 depends_on = None
 
