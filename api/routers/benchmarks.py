@@ -109,7 +109,7 @@ COMPARED = ("variables", "constraints", "nonzeros", "build_s", "solve_s", "resol
             "resolve_iterations", "objective", "peak_rss_mb", "build_solve_ratio", "resolve_ratio")
 
 
-@router.get("/compare", response_model=BenchmarkComparisonPublic, responses=NOT_FOUND)
+@router.get("/compare", response_model=BenchmarkComparisonPublic, responses={**NOT_FOUND, **CONFLICT})
 def compare_benchmarks(
     principal: Viewer, session: SessionDep,
     ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Query(..., min_length=2, max_length=20,
