@@ -8,7 +8,7 @@ valid token, 403 with too small a role).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Iterator
 
 from fastapi import Depends, HTTPException, Request, status
@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.alarms_cache import AlarmsCache
 from api.auth import Principal
 from api.db import store
 from api.jobs import JobRunner
@@ -30,6 +31,7 @@ class Services:
     engine: Engine
     session_factory: sessionmaker[Session]
     runner: JobRunner
+    alarms: AlarmsCache = field(default_factory=AlarmsCache)
 
 
 def get_services(request: Request) -> Services:

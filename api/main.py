@@ -1,7 +1,8 @@
 """The FastAPI application: assembles the routers, error handlers and the job runner.
 
 `create_app(settings)` builds one app bound to one database; `comptune serve` runs it with
-uvicorn. On startup the schema is migrated to head and interrupted jobs are marked failed.
+uvicorn. On startup the schema is migrated to head, jobs whose owner process is gone are marked
+failed, and the job runner starts taking queued jobs (api/jobs.py).
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ def unique_id(route: APIRoute) -> str:
 
 def create_app(settings: Settings | None = None, *, job_handlers: dict | None = None) -> FastAPI:
     """The app for `settings` (the environment's by default). `job_handlers` replaces the job
-    kinds' handlers (review, benchmark) — for tests of the job machinery only."""
+    kinds' handlers (review, benchmark) by importable "module:function" names — for tests of the
+    job machinery only."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -57,7 +59,7 @@ def create_app(settings: Settings | None = None, *, job_handlers: dict | None = 
         runner = JobRunner(session_factory=session_factory, settings=settings, handlers=job_handlers)
         app.state.services = Services(settings=settings, engine=engine, session_factory=session_factory,
                                       runner=runner)
-        runner.recover()
+        runner.start()
         try:
             yield
         finally:

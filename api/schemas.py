@@ -229,6 +229,10 @@ class ReviewPublic(BaseModel):
     canceled_at: datetime | None = Field(None, description="Canceled at (UTC).")
     duration_s: float | None = Field(None, description="Running time in seconds.")
     error: str | None = Field(None, description="Why it failed or was canceled.")
+    phase: str | None = Field(None, description="What the engine is doing (while running): plan_lp, targets, "
+                                                "incentive_lp, simulations, selection.")
+    progress: float | None = Field(None, ge=0, le=1, description="Share of the work done, 0–1 (1 once succeeded).")
+    updated_at: datetime | None = Field(None, description="When the worker last reported its phase or progress (UTC).")
     summary: ReviewSummary | None = Field(None, description="The recommendation's summary once succeeded.")
     decision: DecisionPublic | None = Field(None, description="The decision taken on it, if any.")
 
@@ -458,17 +462,23 @@ class AuditPublic(BaseModel):
 
 
 class BenchmarkCreate(BaseModel):
-    """Run a benchmark on a synthetic instance (as a job)."""
+    """Run a benchmark as a job: on a synthetic instance (reps, products, …) or on the loaded company
+    (`{"dataset": "loaded"}`). How large an instance a role may ask for is a service setting
+    (`COMPTUNE_BENCHMARK_LIMITS`); past it → 422 naming the field and the limit."""
 
-    model_config = ConfigDict(extra="forbid", strict=True,
-                              json_schema_extra={"examples": [{"reps": 50, "products": 8, "periods": 12}]})
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [
+        {"reps": 50, "products": 8, "periods": 12}, {"dataset": "loaded", "repeats": 1}]})
 
-    reps: int = Field(..., ge=1, le=5_000, description="Reps of the synthetic instance.")
-    products: int = Field(..., ge=1, le=200, description="Products.")
+    # The bounds here hold for every role; the role's own, smaller ones are checked by the route.
+    dataset: Literal["loaded"] | None = Field(
+        None, description="`loaded`: benchmark the company the service has loaded (its plan in force and "
+                          "actuals); the size fields must then be left out.")
+    reps: int | None = Field(None, ge=1, le=5_000, description="Reps of the synthetic instance (required without `dataset`).")
+    products: int | None = Field(None, ge=1, le=200, description="Products (required without `dataset`).")
     periods: int = Field(12, ge=1, le=36, description="Periods.")
     markets: int = Field(8, ge=1, le=100, description="Markets.")
     seed: int = Field(0, ge=0, le=MAX_ID, description="Seed of the generator.")
-    repeats: int = Field(1, ge=1, le=10, description="Repetitions.")
+    repeats: int = Field(1, ge=1, le=10, description="Repetitions of each timed path (their median is reported).")
 
 
 class BenchmarkPublic(BaseModel):
@@ -478,15 +488,20 @@ class BenchmarkPublic(BaseModel):
         "result": {"variables": 4800, "constraints": 1500, "build_s": 0.02, "solve_s": 0.05, "resolve_s": 0.01,
                    "iterations": 900, "status": "optimal"}}]})
 
-    id: int = Field(..., description="Benchmark job id.")
-    status: str = Field(..., description="Job status.")
+    id: int = Field(..., description="Benchmark id (benchmarks are numbered on their own, apart from reviews).")
+    status: Literal["queued", "running", "succeeded", "failed", "canceled"] = Field(..., description="Job status.")
     params: dict = Field(..., description="Instance and options.")
     created_by: str = Field(..., description="Who submitted it.")
     submitted_at: datetime = Field(..., description="Queued at (UTC).")
     started_at: datetime | None = Field(None, description="Started at (UTC).")
     finished_at: datetime | None = Field(None, description="Finished at (UTC).")
-    error: str | None = Field(None, description="Why it failed.")
-    result: dict | None = Field(None, description="What run_benchmark reported (times, sizes, iterations).")
+    canceled_at: datetime | None = Field(None, description="Canceled at (UTC).")
+    error: str | None = Field(None, description="Why it failed or was canceled.")
+    phase: str | None = Field(None, description="What the benchmark is timing now (while running).")
+    updated_at: datetime | None = Field(None, description="When the worker last reported its phase (UTC).")
+    result: dict | None = Field(None, description="What run_benchmark reported (times, sizes, iterations, and "
+                                                  "`peak_rss_mb`: the peak memory of the worker process that "
+                                                  "ran the product path, `floor_peak_rss_mb` of HiGHS alone).")
 
 
 class BenchmarksPublic(BaseModel):

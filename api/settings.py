@@ -2,18 +2,42 @@
 
 `COMPTUNE_DATABASE_URL` names the database (an SQLite file in the working directory by default,
 `postgresql+psycopg://user:password@host/db` in production); the other settings bound the work one
-request may cause: worker threads for review and benchmark jobs, the largest request body, and the
-default and largest solver time limit per job.
+request may cause: worker processes for review and benchmark jobs, the largest request body, the
+default and largest solver time limit per job, each job's wall-clock and memory limits, the size of
+a benchmark instance each role may ask for, and the lease that says which service process owns a
+running job.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///comptune.db"
+
+
+class BenchmarkLimits(BaseModel):
+    """The largest synthetic benchmark instance one role may submit (each bound is inclusive)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reps: int = Field(..., ge=1, description="Most reps.")
+    products: int = Field(..., ge=1, description="Most products.")
+    periods: int = Field(..., ge=1, description="Most periods.")
+    markets: int = Field(..., ge=1, description="Most markets.")
+    repeats: int = Field(..., ge=1, description="Most repetitions of each timed path.")
+    order_variables: int = Field(..., ge=1, description="Most reps × products × periods (the LP's order variables).")
+
+
+# Analysts and approvers: up to the "small"–"medium" range of docs (a few minutes, ~1 GB); admins: the
+# named "large" instance (2,000 × 50 × 12 = 1.2 M order variables, ~25 minutes, a few GB).
+DEFAULT_BENCHMARK_LIMITS = {
+    "analyst": BenchmarkLimits(reps=500, products=50, periods=12, markets=20, repeats=3, order_variables=150_000),
+    "approver": BenchmarkLimits(reps=500, products=50, periods=12, markets=20, repeats=3, order_variables=150_000),
+    "admin": BenchmarkLimits(reps=2_000, products=50, periods=24, markets=50, repeats=5, order_variables=1_200_000),
+}
 
 
 class Settings(BaseSettings):
@@ -25,11 +49,35 @@ class Settings(BaseSettings):
         DEFAULT_DATABASE_URL,
         description="SQLAlchemy URL. Default: the SQLite file comptune.db in the working directory.",
     )
-    workers: int = Field(2, ge=1, le=64, description="Worker threads that run review and benchmark jobs.")
+    workers: int = Field(2, ge=1, le=64, description="Jobs (reviews, benchmarks) run at once, each in its own worker process.")
     max_body_bytes: int = Field(10_000_000, ge=1_024, description="Largest accepted request body (bytes).")
     default_time_limit_s: float = Field(120.0, gt=0, description="Solver time limit of a job that names none.")
     max_time_limit_s: float = Field(3_600.0, gt=0, description="Largest time limit a request may ask for.")
+    review_wall_factor: float = Field(
+        5.0, gt=0, description="A review's wall-clock limit is this × its per-solve time_limit_s + job_grace_s; "
+                               "past it its worker is stopped and the review fails.")
+    job_grace_s: float = Field(60.0, ge=0, description="Added to every job's wall-clock limit (start-up, storing).")
+    benchmark_time_limit_s: float = Field(3_600.0, gt=0, description="Wall-clock limit of a benchmark job.")
+    job_memory_limit_mb: float = Field(
+        8_192.0, gt=0, description="A job whose processes together hold more resident memory is stopped and fails.")
+    worker_nice: int = Field(10, ge=0, le=19, description="Niceness of job worker processes, so requests win the CPU.")
+    benchmark_limits: dict[str, BenchmarkLimits] = Field(
+        default_factory=lambda: dict(DEFAULT_BENCHMARK_LIMITS),
+        description="Largest benchmark instance per role (JSON in COMPTUNE_BENCHMARK_LIMITS); a role not "
+                    "listed may not submit benchmarks.")
+    lease_ttl_s: float = Field(
+        30.0, gt=0, description="A running job whose owner has not renewed its lease for this long is taken as "
+                                "interrupted (its service process is gone) and failed by any other process.")
+    heartbeat_s: float = Field(5.0, gt=0, description="How often a service process renews its jobs' leases.")
+    poll_s: float = Field(0.5, gt=0, description="How often the job runner looks for queued, canceled or overdue jobs.")
     public_url: str = Field("http://127.0.0.1:8000", description="Where the service is reached (printed links).")
+
+    @model_validator(mode="after")
+    def _heartbeat_within_lease(self) -> "Settings":
+        if self.heartbeat_s * 2 > self.lease_ttl_s:
+            raise ValueError(f"heartbeat_s ({self.heartbeat_s:g}) must be at most half of lease_ttl_s "
+                             f"({self.lease_ttl_s:g}), or a live process could lose its jobs")
+        return self
 
 
 @lru_cache

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import resource
 import statistics
 import subprocess
@@ -38,6 +39,7 @@ from models.assumptions import AssumptionSet
 from models.dataset import Dataset, dataset_from_tables, load_dataset
 from optimizer.parameters import Parameters, effective_parameters
 from optimizer.plan.results import InForce, in_force_for
+from optimizer.processes import die_with_parent
 from optimizer.solve import new_highs, pass_matrix
 
 logger = logging.getLogger(__name__)
@@ -286,7 +288,17 @@ class FloorLP:
 
 
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+    """This process's own peak resident memory. `VmHWM` belongs to the address space the worker's
+    exec created; `ru_maxrss` does not: Linux carries it over from the process that forked the
+    worker, so a 350 MB server made every path report at least 350 MB."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux; bytes on macOS
 
 
 def _say(text: str) -> None:
@@ -379,7 +391,7 @@ def worker(path: str, spec: dict, repeats: int, change: dict | None) -> dict:
 
 def _run_worker(path: str, spec: dict, repeats: int, change: dict | None, progress: Progress | None) -> dict:
     command = [sys.executable, "-m", "optimizer.bench", "--worker", path, "--spec", json.dumps(spec),
-               "--repeats", str(repeats), "--change", json.dumps(change)]
+               "--repeats", str(repeats), "--change", json.dumps(change), "--parent", str(os.getpid())]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                cwd=Path(__file__).resolve().parent.parent)
     errors = []
@@ -483,7 +495,9 @@ def _main(argv: list[str]) -> None:
     parser.add_argument("--spec", required=True)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--change", default="null")
+    parser.add_argument("--parent", type=int, default=None, help="pid of the process that waits for this one")
     args = parser.parse_args(argv)
+    die_with_parent(args.parent)  # a killed `comptune bench` or service job takes its paths with it
     result = worker(args.worker, json.loads(args.spec), args.repeats, json.loads(args.change))
     sys.stdout.write(json.dumps(result, default=float) + "\n")
 

@@ -13,19 +13,19 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable
 
 import pandas as pd
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from api.db.tables import (
-    ActualRow, AssumptionSetRow, AuditRow, DatasetRow, DatasetTableRow, DecisionRow, JobRow, PlanVersionRow,
-    TokenRow, utcnow,
+    ActualRow, AssumptionSetRow, AuditRow, BenchmarkRow, DatasetRow, DatasetTableRow, DecisionRow, JobResultRow,
+    JobRow, PlanVersionRow, TokenRow, utcnow,
 )
 from api.serialize import frame_from_json, frame_to_json
 from models.assumptions import AssumptionSet, parse_assumptions
@@ -38,10 +38,12 @@ logger = logging.getLogger(__name__)
 ACTUAL_COLUMNS = ("rep_id", "product_id", "period", "orders", "calls", "meetings", "quotes")
 ACTUAL_MEASURES = ("orders", "calls", "meetings", "quotes")
 
+REVIEW, BENCHMARK = "review", "benchmark"
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED = "queued", "running", "succeeded", "failed", "canceled"
 JOB_STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED)
 TERMINAL = (SUCCEEDED, FAILED, CANCELED)
 INTERRUPTED = "interrupted: the service stopped while the job was running; submit it again"
+JOB_TABLES = {REVIEW: JobRow, BENCHMARK: BenchmarkRow}
 
 
 class NotFound(LookupError):
@@ -421,81 +423,176 @@ def list_assumption_sets(*, session: Session, dataset_id: int, name: str | None 
 
 # --------------------------------------------------------------------------------------------
 # Jobs
+#
+# Reviews live in `jobs` (their results in `job_results`), benchmarks in `benchmarks`; both share
+# the lifecycle columns, so every function here takes the job's `kind`. Each transition is a
+# conditional UPDATE on the current status (and, for a running job, on its owner).
+
+
+def job_table(kind: str) -> type[JobRow] | type[BenchmarkRow]:
+    try:
+        return JOB_TABLES[kind]
+    except KeyError:
+        raise ValueError(f"unknown job kind {kind!r}") from None
 
 
 def create_job(*, session: Session, kind: str, created_by: str, time_limit_s: float, params: dict,
                dataset_id: int | None = None, assumption_set_id: int | None = None,
-               plan_version: int | None = None) -> JobRow:
-    row = JobRow(kind=kind, status=QUEUED, created_by=created_by, time_limit_s=time_limit_s, params=params,
-                 dataset_id=dataset_id, assumption_set_id=assumption_set_id, plan_version=plan_version)
+               plan_version: int | None = None) -> JobRow | BenchmarkRow:
+    if kind == REVIEW:
+        row = JobRow(kind=kind, status=QUEUED, created_by=created_by, time_limit_s=time_limit_s, params=params,
+                     dataset_id=dataset_id, assumption_set_id=assumption_set_id, plan_version=plan_version)
+    else:
+        row = job_table(kind)(kind=kind, status=QUEUED, created_by=created_by, time_limit_s=time_limit_s,
+                              params=params)
     session.add(row)
     session.flush()
     return row
 
 
-def get_job(*, session: Session, job_id: int, kind: str | None = None) -> JobRow:
-    row = session.get(JobRow, job_id)
-    if row is None or (kind is not None and row.kind != kind):
-        raise NotFound(f"no {kind or 'job'} {job_id}")
+def get_job(*, session: Session, job_id: int, kind: str = REVIEW) -> JobRow | BenchmarkRow:
+    row = session.get(job_table(kind), job_id)
+    if row is None:
+        raise NotFound(f"no {kind} {job_id}")
     return row
 
 
 def list_jobs(*, session: Session, kind: str, status: str | None = None, limit: int = 100,
-              offset: int = 0) -> tuple[list[JobRow], int]:
-    query = select(JobRow).where(JobRow.kind == kind)
+              offset: int = 0) -> tuple[list[JobRow | BenchmarkRow], int]:
+    """A page of jobs, newest first, and the total count. A review's result is not read (it is in
+    `job_results`); a benchmark's is a small dict and is."""
+    table = job_table(kind)
+    query = select(table)
     if status is not None:
-        query = query.where(JobRow.status == status)
+        query = query.where(table.status == status)
     count = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = session.scalars(query.order_by(JobRow.id.desc()).limit(limit).offset(offset))
+    rows = session.scalars(query.order_by(table.id.desc()).limit(limit).offset(offset))
     return list(rows), int(count or 0)
 
 
-def mark_running(*, session: Session, job_id: int) -> bool:
-    """queued → running; False when the job was canceled (or taken) meanwhile."""
-    result = session.execute(update(JobRow).where(JobRow.id == job_id, JobRow.status == QUEUED)
-                             .values(status=RUNNING, started_at=utcnow()))
+def active_job(*, session: Session, kind: str) -> JobRow | BenchmarkRow | None:
+    """The oldest queued or running job of a kind, if any."""
+    table = job_table(kind)
+    return session.scalars(select(table).where(table.status.in_((QUEUED, RUNNING))).order_by(table.id)).first()
+
+
+def lock_kind(*, session: Session, kind: str) -> None:
+    """Serialize writers of one job kind until the transaction ends (SQLite: BEGIN IMMEDIATE did)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": 0x636F6D70 + len(kind)})
+
+
+def mark_running(*, session: Session, job_id: int, kind: str = REVIEW, owner: str | None = None) -> bool:
+    """queued → running, owned by `owner` with a fresh lease; False when it was canceled or taken."""
+    table = job_table(kind)
+    now = utcnow()
+    result = session.execute(update(table).where(table.id == job_id, table.status == QUEUED)
+                             .values(status=RUNNING, started_at=now, owner=owner, heartbeat_at=now,
+                                     updated_at=now))
     return result.rowcount == 1
 
 
 def finish_job(*, session: Session, job_id: int, status: str, summary: dict | None = None,
-               result: dict | None = None, error: str | None = None) -> bool:
-    """running → a terminal status; False when the job was canceled while it ran (result dropped)."""
-    outcome = session.execute(update(JobRow).where(JobRow.id == job_id, JobRow.status == RUNNING)
-                              .values(status=status, finished_at=utcnow(), summary=summary, result=result,
-                                      error=error))
+               result: dict | None = None, error: str | None = None, kind: str = REVIEW,
+               owner: str | None = None) -> bool:
+    """running → a terminal status; False when the job was canceled, or is no longer `owner`'s
+    (its lease expired and another process failed it), while it ran: the result is dropped."""
+    table = job_table(kind)
+    condition = [table.id == job_id, table.status == RUNNING]
+    if owner is not None:
+        condition.append(table.owner == owner)
+    now = utcnow()
+    values = dict(status=status, finished_at=now, summary=summary, error=error, updated_at=now)
+    if status == SUCCEEDED:
+        values["progress"] = 1.0
+    if kind != REVIEW:
+        values["result"] = result
+    outcome = session.execute(update(table).where(*condition).values(**values))
+    if outcome.rowcount != 1:
+        return False
+    if kind == REVIEW and result is not None:
+        session.add(JobResultRow(job_id=job_id, result=result))
+    return True
+
+
+def report_progress(*, session: Session, job_id: int, kind: str, owner: str | None, phase: str,
+                    progress: float | None) -> bool:
+    """What a running job's worker is doing now; False when the job is no longer its to run."""
+    table = job_table(kind)
+    condition = [table.id == job_id, table.status == RUNNING]
+    if owner is not None:
+        condition.append(table.owner == owner)
+    outcome = session.execute(update(table).where(*condition)
+                              .values(phase=phase[:100], progress=progress, updated_at=utcnow()))
     return outcome.rowcount == 1
 
 
-def cancel_job(*, session: Session, job_id: int) -> str:
-    """Cancel a queued or running job; returns the status it was canceled from. Conflict otherwise."""
+def cancel_job(*, session: Session, job_id: int, kind: str = REVIEW) -> str:
+    """Cancel a queued or running job; returns the status it was canceled from. Conflict otherwise.
+    The process running it sees `canceled` within its poll interval and stops the worker."""
+    table = job_table(kind)
     for previous in (QUEUED, RUNNING):
-        outcome = session.execute(update(JobRow).where(JobRow.id == job_id, JobRow.status == previous)
+        outcome = session.execute(update(table).where(table.id == job_id, table.status == previous)
                                   .values(status=CANCELED, canceled_at=utcnow(), finished_at=utcnow(),
                                           error="canceled on request"))
         if outcome.rowcount == 1:
             return previous
-    job = session.get(JobRow, job_id)
-    raise Conflict(f"the job is already {job.status if job else 'gone'}; only queued or running jobs can be canceled")
+    job = session.get(table, job_id)
+    raise Conflict(f"the {kind} is already {job.status if job else 'gone'}; only queued or running jobs can be canceled")
 
 
-def fail_interrupted_jobs(*, session: Session) -> list[int]:
-    """After a restart: every job still marked running lost its worker; mark it failed with why."""
-    ids = list(session.scalars(select(JobRow.id).where(JobRow.status == RUNNING)))
-    if ids:
-        session.execute(update(JobRow).where(JobRow.id.in_(ids), JobRow.status == RUNNING)
-                        .values(status=FAILED, finished_at=utcnow(), error=INTERRUPTED))
-    return ids
+def renew_leases(*, session: Session, owner: str) -> int:
+    """The owner's heartbeat: every job it runs gets a fresh lease. Returns how many it runs."""
+    renewed = 0
+    now = utcnow()
+    for table in JOB_TABLES.values():
+        renewed += session.execute(update(table).where(table.owner == owner, table.status == RUNNING)
+                                   .values(heartbeat_at=now)).rowcount
+    return renewed
 
 
-def queued_job_ids(*, session: Session) -> list[int]:
-    return list(session.scalars(select(JobRow.id).where(JobRow.status == QUEUED).order_by(JobRow.id)))
+def fail_expired_jobs(*, session: Session, lease_ttl_s: float, error: str | None = None) -> list[tuple[str, int]]:
+    """Fail every running job whose owner has not renewed its lease for `lease_ttl_s` (its process
+    is gone); jobs of live processes are not touched. Returns (kind, id) of the failed ones."""
+    cutoff = utcnow() - timedelta(seconds=lease_ttl_s)
+    failed = []
+    for kind, table in JOB_TABLES.items():
+        expired = (table.status == RUNNING) & (table.heartbeat_at.is_(None) | (table.heartbeat_at < cutoff))
+        ids = list(session.scalars(select(table.id).where(expired)))
+        if ids:
+            outcome = session.execute(update(table).where(table.id.in_(ids), expired)
+                                      .values(status=FAILED, finished_at=utcnow(), updated_at=utcnow(),
+                                              error=error or INTERRUPTED))
+            if outcome.rowcount != len(ids):  # renewed meanwhile: only report what was failed
+                ids = [i for i in ids if session.get(table, i, populate_existing=True).status == FAILED]
+        failed += [(kind, i) for i in ids]
+    return failed
+
+
+def queued_jobs(*, session: Session) -> list[tuple[str, int]]:
+    """(kind, id) of every queued job, oldest submission first."""
+    rows = []
+    for kind, table in JOB_TABLES.items():
+        rows += [(submitted, kind, i) for i, submitted in
+                 session.execute(select(table.id, table.submitted_at).where(table.status == QUEUED))]
+    return [(kind, i) for _, kind, i in sorted(rows, key=lambda r: (as_utc(r[0]), r[1], r[2]))]
+
+
+def job_statuses(*, session: Session, kind: str, ids: Iterable[int]) -> dict[int, tuple[str, str | None]]:
+    """id → (status, owner) of the given jobs."""
+    table = job_table(kind)
+    ids = list(ids)
+    if not ids:
+        return {}
+    return {i: (status, owner) for i, status, owner in
+            session.execute(select(table.id, table.status, table.owner).where(table.id.in_(ids)))}
 
 
 def job_counts(*, session: Session) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
-    for kind, status, count in session.execute(select(JobRow.kind, JobRow.status, func.count())
-                                               .group_by(JobRow.kind, JobRow.status)):
-        out.setdefault(kind, {})[status] = int(count)
+    for kind, table in JOB_TABLES.items():
+        for status, count in session.execute(select(table.status, func.count()).group_by(table.status)):
+            out.setdefault(kind, {})[status] = int(count)
     return out
 
 
@@ -505,6 +602,14 @@ def job_counts(*, session: Session) -> dict[str, dict[str, int]]:
 
 def get_decision(*, session: Session, review_id: int) -> DecisionRow | None:
     return session.scalars(select(DecisionRow).where(DecisionRow.review_id == review_id)).first()
+
+
+def decisions_for(*, session: Session, review_ids: Iterable[int]) -> dict[int, DecisionRow]:
+    """review id → its decision, for a page of reviews in one query."""
+    ids = list(review_ids)
+    if not ids:
+        return {}
+    return {row.review_id: row for row in session.scalars(select(DecisionRow).where(DecisionRow.review_id.in_(ids)))}
 
 
 def decide(*, session: Session, review: JobRow, dataset: DatasetRow, decision: str, reason: str,

@@ -4,8 +4,9 @@ A loaded dataset keeps its reference tables (products, markets, reps, funnel, re
 as the text cells of its files, so that a review rebuilds exactly the `Dataset` the loader
 validated; actuals are rows (they are upserted one by one); plan versions are immutable and
 numbered per dataset, and `datasets.plan_version` points at the one in force — the optimistic
-version check of a decision is a conditional UPDATE of that pointer. Jobs (reviews and benchmarks)
-keep their whole lifecycle here so that a restarted service knows what was interrupted.
+version check of a decision is a conditional UPDATE of that pointer. Jobs (reviews in `jobs`, their
+results in `job_results`; benchmarks in `benchmarks`, their own id sequence) keep their whole
+lifecycle and their owner's lease here, so that any service process knows what another one runs.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime, timezone
 from sqlalchemy import (
     JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, Index,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utcnow() -> datetime:
@@ -100,17 +101,17 @@ class AssumptionSetRow(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
-class JobRow(Base):
-    """A review or benchmark job: queued → running → succeeded | failed | canceled."""
+class JobFields:
+    """What every job (review or benchmark) records: its lifecycle, its owner's lease, its progress.
 
-    __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_kind_status", "kind", "status"),)
+    `owner` is the service process running it and `heartbeat_at` when that process last renewed
+    its lease: a running job whose lease is older than `lease_ttl_s` lost its process (api/jobs.py).
+    `phase`, `progress` (0–1) and `updated_at` are what the worker last reported while it ran.
+    """
+
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20))
-    dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), nullable=True)
-    assumption_set_id: Mapped[int | None] = mapped_column(ForeignKey("assumption_sets.id"), nullable=True)
-    plan_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     params: Mapped[dict] = mapped_column(JSON)
     time_limit_s: Mapped[float] = mapped_column(Float)
     created_by: Mapped[str] = mapped_column(String(200))
@@ -119,7 +120,57 @@ class JobRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
     canceled_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    phase: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    progress: Mapped[float | None] = mapped_column(Float, nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
     summary: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+
+class JobRow(JobFields, Base):
+    """A review job: queued → running → succeeded | failed | canceled.
+
+    Its result (tables, explanation, the plan to accept: about 1.6 MB on the sample) lives in
+    `job_results`, so that listings and status reads never read or parse it; `result` loads it
+    on first access.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_kind_status", "kind", "status"),)
+    dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), nullable=True)
+    assumption_set_id: Mapped[int | None] = mapped_column(ForeignKey("assumption_sets.id"), nullable=True)
+    plan_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    result_row: Mapped["JobResultRow | None"] = relationship(lazy="select", uselist=False,
+                                                             cascade="all, delete-orphan")
+
+    @property
+    def result(self) -> dict | None:
+        return self.result_row.result if self.result_row is not None else None
+
+    @result.setter
+    def result(self, value: dict | None) -> None:
+        if value is None:
+            self.result_row = None
+        elif self.result_row is None:
+            self.result_row = JobResultRow(result=value)
+        else:
+            self.result_row.result = value
+
+
+class JobResultRow(Base):
+    """The full result of a succeeded review, apart from its job row."""
+
+    __tablename__ = "job_results"
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    result: Mapped[dict] = mapped_column(JSON)
+
+
+class BenchmarkRow(JobFields, Base):
+    """A benchmark job, with its own id sequence; `result` is run_benchmark's figures (a small dict)."""
+
+    __tablename__ = "benchmarks"
+    __table_args__ = (Index("ix_benchmarks_status", "status"),)
     result: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 

@@ -8,14 +8,14 @@ import numpy as np
 from fastapi import APIRouter, Query
 
 from api.db import store
-from api.deps import SessionDep, Viewer
+from api.deps import ServicesDep, SessionDep, Viewer
 from api.jobs import REVIEW
 from api.routers.common import NO_DATASET, ERRORS, IdFilter, NameFilter, Offset
 from api.schemas import AlarmsPublic
 from api.serialize import frame_records
 from models.assumptions import AssumptionSet
 from models.errors import InputError, Problem, unknown_id
-from optimizer.review.alarms import DEFAULT_THRESHOLDS, alarms
+from optimizer.review.alarms import DEFAULT_THRESHOLDS
 
 router = APIRouter(prefix="/v1/alarms", tags=["alarms"], responses={**ERRORS, **NO_DATASET})
 
@@ -24,7 +24,7 @@ Severity = Literal["critical", "warning", "watch", "ok"]
 
 @router.get("", response_model=AlarmsPublic)
 def read_alarms(
-    principal: Viewer, session: SessionDep,
+    principal: Viewer, session: SessionDep, services: ServicesDep,
     team: NameFilter = Query(None, description="Only alarms within this team."),
     market: IdFilter = Query(None, description="Only alarms within this market id."),
     product: IdFilter = Query(None, description="Only KPIs that cover this product id."),
@@ -42,9 +42,8 @@ def read_alarms(
     watch; pace above 1.25 watch and above 1.50 warning (running far ahead of plan).
     """
     dataset_row = store.current_dataset(session=session)
-    dataset = store.build_dataset(session=session, dataset=dataset_row)
+    frame, dataset = services.alarms.get(session=session, dataset_row=dataset_row)
     check_filters(dataset, team=team, market=market, product=product)
-    frame = alarms(dataset, thresholds=DEFAULT_THRESHOLDS)
     wanted = set(severity or ("critical", "warning", "watch"))
     keep = frame["severity"].isin(wanted).to_numpy(dtype=bool)
     for column, value in (("team", team), ("market_id", market), ("level", level), ("kind", kind)):

@@ -1,37 +1,96 @@
-"""Benchmarks: run `optimizer.bench.run_benchmark` on a synthetic instance as a job; list results."""
+"""Benchmarks: run `optimizer.bench.run_benchmark` as a job (one at a time), list, compare, cancel.
+
+A benchmark runs on a synthetic instance no larger than the caller's role may ask for
+(`Settings.benchmark_limits`; 422 naming the field and its limit) or on the loaded company. Only one
+benchmark is queued or running at a time — a second gets 409 naming the one in progress — because
+two runs on the same 2-core machine would distort each other's timings. Benchmarks are numbered on
+their own (`benchmarks` table), apart from reviews.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import Field
 
+from api.auth import Principal
 from api.db import store
-from api.db.tables import JobRow
+from api.db.tables import BenchmarkRow
 from api.deps import Analyst, ServicesDep, SessionDep, Viewer
-from api.jobs import BENCHMARK
-from api.routers.common import BAD_BODY, ERRORS, NOT_FOUND, BenchmarkId, Offset
+from api.jobs import BENCHMARK, LOADED
+from api.routers.common import BAD_BODY, CONFLICT, ERRORS, NOT_FOUND, BenchmarkId, Offset
 from api.schemas import BenchmarkComparisonPublic, BenchmarkCreate, BenchmarkPublic, BenchmarksPublic
+from api.settings import Settings
+from models.errors import InputError, Problem
 from models.limits import MAX_ID
 
 router = APIRouter(prefix="/v1/benchmarks", tags=["benchmarks"], responses=ERRORS)
 
 
-def benchmark_public(job: JobRow) -> BenchmarkPublic:
+def benchmark_public(job: BenchmarkRow) -> BenchmarkPublic:
     return BenchmarkPublic(id=job.id, status=job.status, params=job.params, created_by=job.created_by,
                            submitted_at=store.as_utc(job.submitted_at), started_at=store.as_utc(job.started_at),
-                           finished_at=store.as_utc(job.finished_at), error=job.error, result=job.result)
+                           finished_at=store.as_utc(job.finished_at), canceled_at=store.as_utc(job.canceled_at),
+                           error=job.error, phase=job.phase, updated_at=store.as_utc(job.updated_at),
+                           result=job.result)
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=BenchmarkPublic, responses=BAD_BODY)
+def check_limits(body: BenchmarkCreate, principal: Principal, settings: Settings) -> None:
+    """422 naming each field past the caller's role's limit; 403 for a role with no limits."""
+    limits = settings.benchmark_limits.get(principal.role)
+    if limits is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {principal.role} role may not run benchmarks "
+                                                       "(COMPTUNE_BENCHMARK_LIMITS names none for it)")
+    problems = []
+    if body.dataset == LOADED:
+        for name in ("reps", "products"):
+            if getattr(body, name) is not None:
+                problems.append(Problem("body", "leave it out with dataset 'loaded' (the loaded company's size)",
+                                        column=name))
+    else:
+        for name in ("reps", "products"):
+            if getattr(body, name) is None:
+                problems.append(Problem("body", "required (or give dataset: loaded)", column=name))
+    sizes = {"reps": body.reps, "products": body.products, "periods": body.periods, "markets": body.markets,
+             "repeats": body.repeats}
+    if body.dataset == LOADED:
+        sizes = {"repeats": body.repeats}
+    for name, value in sizes.items():
+        limit = getattr(limits, name)
+        if value is not None and value > limit:
+            problems.append(Problem("body", f"at most {limit:,} for the {principal.role} role (got {value:,})",
+                                    column=name))
+    if body.dataset != LOADED and body.reps and body.products:
+        orders = body.reps * body.products * body.periods
+        if orders > limits.order_variables:
+            problems.append(Problem("body", f"reps × products × periods = {orders:,} order variables; at most "
+                                            f"{limits.order_variables:,} for the {principal.role} role",
+                                    column="reps"))
+    if problems:
+        raise InputError(problems)
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=BenchmarkPublic,
+             responses={**BAD_BODY, **CONFLICT})
 def create_benchmark(principal: Analyst, session: SessionDep, services: ServicesDep,
                      body: BenchmarkCreate) -> BenchmarkPublic:
-    """Queue a benchmark run (build, solve and re-solve times, sizes, iterations)."""
+    """Queue a benchmark run (build, solve and re-solve times, sizes, iterations, the worker's peak
+    memory). 409 while another benchmark is queued or running."""
+    settings = services.settings
+    check_limits(body, principal, settings)
+    params = body.model_dump(exclude_none=True)
+    if body.dataset == LOADED:
+        params = {"dataset": LOADED, "dataset_id": store.current_dataset(session=session).id, "repeats": body.repeats}
+    store.lock_kind(session=session, kind=BENCHMARK)
+    active = store.active_job(session=session, kind=BENCHMARK)
+    if active is not None:
+        raise store.Conflict(f"benchmark {active.id} is {active.status}: benchmarks run one at a time "
+                             f"(wait for it, or cancel it with POST /v1/benchmarks/{active.id}/cancel)")
     job = store.create_job(session=session, kind=BENCHMARK, created_by=principal.name,
-                           time_limit_s=services.settings.max_time_limit_s, params=body.model_dump())
+                           time_limit_s=settings.benchmark_time_limit_s, params=params)
     store.record(session=session, actor=principal.name, role=principal.role, action="benchmark.create",
-                 target=f"benchmark:{job.id}", detail=body.model_dump())
+                 target=f"benchmark:{job.id}", detail=params)
     session.commit()
     services.runner.submit(job.id)
     return benchmark_public(job)
@@ -50,7 +109,7 @@ COMPARED = ("variables", "constraints", "nonzeros", "build_s", "solve_s", "resol
             "resolve_iterations", "objective", "peak_rss_mb", "build_solve_ratio", "resolve_ratio")
 
 
-@router.get("/compare", response_model=BenchmarkComparisonPublic, responses=NOT_FOUND)
+@router.get("/compare", response_model=BenchmarkComparisonPublic, responses={**NOT_FOUND, **CONFLICT})
 def compare_benchmarks(
     principal: Viewer, session: SessionDep,
     ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Query(..., min_length=2, max_length=20,
@@ -74,4 +133,16 @@ def compare_benchmarks(
 @router.get("/{benchmark_id}", response_model=BenchmarkPublic, responses=NOT_FOUND)
 def read_benchmark(principal: Viewer, session: SessionDep, benchmark_id: BenchmarkId) -> BenchmarkPublic:
     """One benchmark run and its result."""
+    return benchmark_public(store.get_job(session=session, job_id=benchmark_id, kind=BENCHMARK))
+
+
+@router.post("/{benchmark_id}/cancel", response_model=BenchmarkPublic, responses={**NOT_FOUND, **CONFLICT})
+def cancel_benchmark(principal: Analyst, session: SessionDep, benchmark_id: BenchmarkId) -> BenchmarkPublic:
+    """Cancel a queued or running benchmark: its worker and the worker's subprocesses are stopped
+    within a second (409 when it has already finished)."""
+    store.get_job(session=session, job_id=benchmark_id, kind=BENCHMARK)
+    previous = store.cancel_job(session=session, job_id=benchmark_id, kind=BENCHMARK)
+    store.record(session=session, actor=principal.name, role=principal.role, action="benchmark.cancel",
+                 target=f"benchmark:{benchmark_id}", detail={"was": previous})
+    session.commit()
     return benchmark_public(store.get_job(session=session, job_id=benchmark_id, kind=BENCHMARK))

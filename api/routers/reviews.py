@@ -53,6 +53,7 @@ def review_public(job: JobRow, *, principal: Principal, decision: DecisionRow | 
         finished_at=finished, canceled_at=store.as_utc(job.canceled_at),
         duration_s=(finished - started).total_seconds() if started and finished else None,
         error=job.error if job.error is None or principal.sees_pay else pay_free_text(job.error),
+        phase=job.phase, progress=job.progress, updated_at=store.as_utc(job.updated_at),
         summary=summary, decision=decision_public(decision),
     )
 
@@ -110,16 +111,17 @@ def read_reviews(
     limit: int = Query(50, ge=1, le=500, description="Page size."),
     offset: Offset = 0,
 ) -> ReviewsPublic:
-    """List reviews, newest first."""
+    """List reviews, newest first (their summaries; the full results stay unread)."""
     rows, count = store.list_jobs(session=session, kind=REVIEW, status=status_filter, limit=limit, offset=offset)
-    return ReviewsPublic(data=[review_public(r, principal=principal,
-                                             decision=store.get_decision(session=session, review_id=r.id))
-                               for r in rows], count=count)
+    decisions = store.decisions_for(session=session, review_ids=[r.id for r in rows])
+    return ReviewsPublic(data=[review_public(r, principal=principal, decision=decisions.get(r.id)) for r in rows],
+                         count=count)
 
 
 @router.get("/{review_id}", response_model=ReviewPublic)
 def read_review(principal: Viewer, session: SessionDep, review_id: ReviewId) -> ReviewPublic:
-    """Cheap status: lifecycle, phase timestamps and, once succeeded, the recommendation's summary."""
+    """Cheap status: lifecycle, phase timestamps, the engine's phase and progress while it runs and,
+    once succeeded, the recommendation's summary."""
     job = store.get_job(session=session, job_id=review_id, kind=REVIEW)
     return review_public(job, principal=principal, decision=store.get_decision(session=session, review_id=job.id))
 

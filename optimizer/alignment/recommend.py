@@ -19,6 +19,7 @@ and `unmet` names the rule and the amount. `recommend` is a pure function of dat
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 import time
 from dataclasses import dataclass, field
 from functools import partial
@@ -218,14 +219,18 @@ def recommend(
     rules: Rules | None = None,
     baseline: Plan | None = None,
     parent: AssumptionSet | None = None,
+    progress: Callable[[str, float], None] | None = None,
 ) -> Recommendation:
     """Recommend the plan with the best simulated margin under the rules, and compare it.
 
     `rules` default to the company's; `baseline` is the plan-year baseline the change limit counts
     from (default: the plan in force); `parent` the assumptions the set was derived from (for the
-    attribution; default none).
+    attribution; default none). `progress(phase, share)` is called as the work moves on: phase one of
+    plan_lp, targets, incentive_lp, simulations, selection; share the overall share done, in [0, 1].
     """
+    report = progress or (lambda phase, share: None)
     started = time.perf_counter()
+    report("plan_lp", 0.0)
     rules = rules or dataset.company.rules
     params = effective_parameters(dataset, assumptions)
     plan_result = plan_targets(dataset, assumptions, options=options, params=params)
@@ -233,13 +238,17 @@ def recommend(
     if failure is not None:
         return Recommendation(status=failure[0], plan=None, plan_result=plan_result, message=failure[1],
                               rules=rules.to_dict(), seconds=time.perf_counter() - started)
+    report("targets", 0.15)
     orders = plan_result.orders.copy()
     orders["orders"] = orders["orders"].where(orders["orders"] > 1e-7, 0.0)  # solver noise is not a target
-    evaluate = partial(evaluate_candidates, dataset=dataset, params=params, plan_margin=plan_result.margin)
+    evaluate = _reporting(partial(evaluate_candidates, dataset=dataset, params=params,
+                                  plan_margin=plan_result.margin), report)
     in_force_sim = evaluate([dataset.plan])[0] if dataset.plan is not None else None
+    report("incentive_lp", 0.2)
     inputs = search_inputs(dataset, params, plan_result, orders, rules, baseline, in_force_only, in_force_sim,
                            evaluate)
     found = search(inputs)
+    report("selection", 0.95)
     simulations = baseline_simulations(dataset, params, orders, inputs.pay_scale, in_force_sim, evaluate)
     applied = {**rules.to_dict(), "comp_budget_rate": _budget_rate(dataset, rules),
                "max_weight_change": inputs.max_weight_change}
@@ -279,6 +288,21 @@ def recommend(
         attribution=market_attribution(dataset, assumptions, parent, params, plan_result, in_force_sim, options),
         rules=applied, unmet=found.unmet, target_scale=scale,
     )
+
+
+def _reporting(evaluate: Callable[[list[Plan]], list[Simulation]], report: Callable[[str, float], None]
+               ) -> Callable[[list[Plan]], list[Simulation]]:
+    """`evaluate` that reports the simulations phase: the search's length is not known in advance,
+    so the share approaches 0.95 as batches are simulated (0.2 + 0.75·n/(n + 8) after n batches)."""
+    batches = 0
+
+    def run(plans: list[Plan]) -> list[Simulation]:
+        nonlocal batches
+        report("simulations", 0.2 + 0.75 * batches / (batches + 8))
+        batches += 1
+        return evaluate(plans)
+
+    return run
 
 
 def _plan_lp_failure(dataset: Dataset, params: Parameters, plan_result: PlanResult) -> tuple[str, str] | None:

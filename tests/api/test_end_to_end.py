@@ -101,12 +101,21 @@ def test_the_articles_month(server):
     assert started.status_code == 202, started.text
     review_id = started.json()["id"]
     deadline = time.monotonic() + 240
+    seen = []  # (phase, progress) while running: the worker's reports through GET /v1/reviews/{id}
     while True:
         review = viewer.get(f"/v1/reviews/{review_id}").json()
+        if review["status"] == "running" and review["phase"] is not None:
+            assert review["updated_at"] is not None
+            seen.append((review["phase"], review["progress"]))
         if review["status"] in ("succeeded", "failed", "canceled") or time.monotonic() > deadline:
             break
         time.sleep(0.25)
     assert review["status"] == "succeeded", review
+    phases = {"plan_lp", "targets", "incentive_lp", "simulations", "selection"}
+    assert len({phase for phase, _ in seen}) >= 2 and {phase for phase, _ in seen} <= phases, seen
+    shares = [share for _, share in seen]
+    assert shares == sorted(shares) and all(0 <= share <= 1 for share in shares), seen
+    assert review["progress"] == 1.0
     assert review["started_at"] and review["finished_at"] and review["duration_s"] > 0
     summary = review["summary"]
     assert summary["solver_status"] in ("optimal", "feasible_time_limit")
