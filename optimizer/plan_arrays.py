@@ -627,31 +627,35 @@ class PlanSolver:
         return pd.DataFrame({"rep_id": reps, "product_id": products, "period": periods, "orders": orders})
 
     def _family_duals(self, y: np.ndarray, keep: int = 10) -> dict[str, dict]:
-        """The largest row duals of each family, keyed like the Pyomo constraints' indices."""
-        from optimizer.explain import DUAL_TOLERANCE
+        return family_duals(self.layout, self.params, y, keep)
 
-        lay, params, s = self.layout, self.params, self.layout.structure
-        n_t = s.n_periods
-        periods = params.open_periods
-        out: dict[str, dict] = {}
 
-        def top(family: str) -> np.ndarray:
-            values = y[lay.row_slices[family]]
-            candidates = np.nonzero(np.abs(values) > DUAL_TOLERANCE)[0]
-            if len(candidates) > keep:
-                candidates = candidates[np.argpartition(-np.abs(values[candidates]), keep - 1)[:keep]]
-            return candidates
+def family_duals(lay: PlanLayout, params: Parameters, y: np.ndarray, keep: int = 10) -> dict[str, dict]:
+    """The largest row duals (canonical order) of each family, keyed like the Pyomo constraints' indices."""
+    from optimizer.explain import DUAL_TOLERANCE
 
-        out["capacity"] = {(params.reps[s.capacity_reps[i // n_t]], periods[i % n_t]): float(y[lay.row_slices["capacity"]][i])
-                           for i in top("capacity")}
-        out["market"] = {(params.markets[s.market_pairs[i // n_t, 0]], params.products[s.market_pairs[i // n_t, 1]],
-                          periods[i % n_t]): float(y[lay.row_slices["market"]][i]) for i in top("market")}
-        out["supply"] = {(params.products[s.supply_products[i // n_t]], periods[i % n_t]): float(y[lay.row_slices["supply"]][i])
-                         for i in top("supply")}
-        out["mix_min"] = {params.products[s.min_mix[i]]: float(y[lay.row_slices["mix_min"]][i]) for i in top("mix_min")}
-        out["mix_max"] = {params.products[s.max_mix[i]]: float(y[lay.row_slices["mix_max"]][i]) for i in top("mix_max")}
-        out["budget"] = float(y[lay.row_slices["budget"]][0])
-        return out
+    s = lay.structure
+    n_t = s.n_periods
+    periods = params.open_periods
+    out: dict[str, dict] = {}
+
+    def top(family: str) -> np.ndarray:
+        values = y[lay.row_slices[family]]
+        candidates = np.nonzero(np.abs(values) > DUAL_TOLERANCE)[0]
+        if len(candidates) > keep:
+            candidates = candidates[np.argpartition(-np.abs(values[candidates]), keep - 1)[:keep]]
+        return candidates
+
+    out["capacity"] = {(params.reps[s.capacity_reps[i // n_t]], periods[i % n_t]): float(y[lay.row_slices["capacity"]][i])
+                       for i in top("capacity")}
+    out["market"] = {(params.markets[s.market_pairs[i // n_t, 0]], params.products[s.market_pairs[i // n_t, 1]],
+                      periods[i % n_t]): float(y[lay.row_slices["market"]][i]) for i in top("market")}
+    out["supply"] = {(params.products[s.supply_products[i // n_t]], periods[i % n_t]): float(y[lay.row_slices["supply"]][i])
+                     for i in top("supply")}
+    out["mix_min"] = {params.products[s.min_mix[i]]: float(y[lay.row_slices["mix_min"]][i]) for i in top("mix_min")}
+    out["mix_max"] = {params.products[s.max_mix[i]]: float(y[lay.row_slices["mix_max"]][i]) for i in top("mix_max")}
+    out["budget"] = float(y[lay.row_slices["budget"]][0])
+    return out
 
 
 def solve_plan_arrays(params: Parameters, in_force: InForce | None = None, *,
