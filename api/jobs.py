@@ -141,13 +141,43 @@ def run_review(job: JobRow, session_factory: sessionmaker, settings: Settings) -
     assumptions = parse_assumptions(body)
     assumptions.check_against(dataset)
     options = SolveOptions(time_limit=job.time_limit_s)
+    plan_result, plan_lp = review_plan_lp(job, dataset, assumptions, options, session_factory, settings)
     recommendation = recommend(dataset, assumptions, options=options,
-                               in_force_only=bool(job.params.get("in_force_only", False)))
+                               in_force_only=bool(job.params.get("in_force_only", False)), plan_result=plan_result)
     if recommendation.status not in (OPTIMAL, FEASIBLE_TIME_LIMIT):
         message = recommendation.message or getattr(recommendation.plan_result, "message", "") or ""
         raise JobFailed(f"no usable recommendation: solver status {recommendation.status}"
                         + (f" ({message})" if message else ""))
-    return review_outputs(recommendation, currency=dataset.company.currency)
+    summary, result = review_outputs(recommendation, currency=dataset.company.currency)
+    summary["plan_lp"] = result["plan_lp"] = plan_lp
+    return summary, result
+
+
+def review_plan_lp(job: JobRow, dataset: Any, assumptions: Any, options: Any, session_factory: sessionmaker,
+                   settings: Settings) -> tuple[Any, dict]:
+    """The review's plan LP, warm from the blocks stored for its dataset and plan version; stores the new ones.
+
+    Returns the plan and `plan_lp` {seconds, warm, blocks_resolved, ...} for the review's result.
+    """
+    from optimizer.executor import open_executor
+    from optimizer.parameters import effective_parameters
+    from optimizer.plan_decompose import plan_for_review
+    from optimizer.plan_lp import in_force_for
+
+    params = effective_parameters(dataset, assumptions)
+    in_force = in_force_for(dataset.plan, params.open_periods)
+    with session_factory() as session:
+        warm = store.load_plan_warm_start(session=session, dataset_id=job.dataset_id, plan_version=job.plan_version)
+    with open_executor(workers=settings.plan_workers) as executor:
+        plan_result, warm_out, plan_lp = plan_for_review(
+            params, in_force, options=options, warm=warm, executor=executor,
+            min_orders=settings.plan_decompose_min_orders)
+    if warm_out is not None:
+        with session_factory() as session:
+            store.save_plan_warm_start(session=session, dataset_id=job.dataset_id, plan_version=job.plan_version,
+                                       warm=warm_out)
+            session.commit()
+    return plan_result, plan_lp
 
 
 def review_outputs(recommendation: Any, *, currency: str) -> tuple[dict, dict]:

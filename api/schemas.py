@@ -134,6 +134,10 @@ class ReviewSummary(BaseModel):
     selected: str = Field("", description="Which candidate weighting the engine kept, and why.")
     message: str = Field("", description="A caveat from the engine, if any.")
     pay_visible: bool = Field(..., description="Whether pay figures are shown to the caller's role.")
+    plan_lp: dict | None = Field(
+        None, description="How the plan LP was solved: seconds (build + solve), warm (started from the blocks "
+        "stored for this dataset and plan version), blocks_resolved (period blocks sent to the solver; the "
+        "others were unchanged and taken as stored), method (decomposed or monolithic).")
 
 
 class DecisionCreate(BaseModel):

@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(10_000_000, ge=1_024, description="Largest accepted request body (bytes).")
     default_time_limit_s: float = Field(120.0, gt=0, description="Solver time limit of a job that names none.")
     max_time_limit_s: float = Field(3_600.0, gt=0, description="Largest time limit a request may ask for.")
+    plan_decompose_min_orders: int = Field(
+        20_000, ge=0, description="Reviews solve the plan LP by period blocks (warm from the stored bases) "
+        "from this many order variables on; smaller plans are solved monolithically.")
+    plan_workers: int = Field(1, ge=1, le=64, description="Processes (a Dask LocalCluster when > 1) that solve "
+                              "a review's plan LP blocks; COMPTUNE_DASK_SCHEDULER names a cluster instead.")
     public_url: str = Field("http://127.0.0.1:8000", description="Where the service is reached (printed links).")
 
 

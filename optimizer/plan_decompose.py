@@ -63,7 +63,16 @@ HORIZON_SLACKS = ("mix_short", "mix_excess", "budget_excess")  # their slack col
 GAP_TOLERANCE = 1e-9  # relative gap between the master's plan and the Lagrangian bound at which we stop
 MAX_ROUNDS = 200  # Dantzig–Wolfe rounds before handing the LP to the monolithic solver
 FEASIBILITY_TOLERANCE = 1e-7  # relative (to the row's scale) excess on a horizon row that counts as kept
-LIVE_MODELS = 48  # live block models kept per process
+LIVE_MODELS = 24  # live block models kept per process (two 12-period plans)
+# Below this many order variables the monolithic LP solves in a second or two and the blocks'
+# overhead (one model per period, master rounds when the horizon rows bind) buys nothing.
+DECOMPOSE_MIN_ORDERS = 20_000
+
+
+def use_decomposition(params: Parameters, min_orders: int = DECOMPOSE_MIN_ORDERS) -> bool:
+    """Whether the period blocks are the faster exact path: two or more open periods, a large LP."""
+    n_orders = int(params.sells.sum()) * len(params.open_index)
+    return len(params.open_index) >= 2 and n_orders >= min_orders
 
 
 # --------------------------------------------------------------------------------------------
@@ -179,11 +188,14 @@ def solve_block(task: BlockTask) -> BlockSolution:
 
 @dataclass
 class PlanWarmStart:
-    """What a later solve of the same plan can start from: each block's basis and the last prices."""
+    """What a later solve of the same plan can start from, per open period (by label): the block's
+    fingerprint, its last basis and — when the block was solved at the final prices — its solution
+    (column values and row duals), so that an unchanged block need not be solved again."""
 
-    fingerprints: dict[int, str]  # period position -> block fingerprint when the basis was taken
-    bases: dict[int, BlockBasis]
-    prices: np.ndarray | None = None  # horizon prices the bases are optimal for
+    fingerprints: dict[str, str]
+    bases: dict[str, BlockBasis]
+    prices: np.ndarray | None = None  # horizon prices of the last solve
+    solutions: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # label -> (x, row duals)
 
 
 @dataclass
@@ -192,7 +204,7 @@ class DecomposeStats:
 
     rounds: int = 0  # Dantzig–Wolfe master rounds (0: the blocks alone were optimal)
     blocks: int = 0
-    blocks_resolved: int = 0  # blocks whose numbers differed from the warm start's (all, when cold)
+    blocks_resolved: int = 0  # blocks solved (not taken as stored: unchanged numbers at unchanged prices)
     warm: bool = False
     horizon_rows_bind: bool = False
     fallback: str = ""  # why the monolithic solver was used, if it was
@@ -265,34 +277,51 @@ class PeriodDecomposition:
     def solve(self, executor: Executor | None = None, warm: PlanWarmStart | None = None,
               time_limit: float | None = None) -> tuple[PlanResult, PlanWarmStart, DecomposeStats]:
         """Solve exactly; return the plan, what a later solve can start warm from, and how it went."""
+        try:
+            return self._solve(executor, warm, time_limit)
+        finally:  # this process's live models of these blocks are of no use to anyone else
+            for block in self.blocks:
+                _LIVE.pop(block.key, None)
+
+    def _solve(self, executor: Executor | None, warm: PlanWarmStart | None,
+               time_limit: float | None) -> tuple[PlanResult, PlanWarmStart, DecomposeStats]:
         executor = executor or SerialExecutor()
         limit = time_limit if time_limit is not None else self.options.time_limit
         started = time.perf_counter()
         stats = DecomposeStats(blocks=len(self.blocks))
         n_k = self.n_horizon_rows
         prices = np.zeros(n_k)
+        label = self.params.open_periods
         bases: dict[int, BlockBasis] = {}
+        reusable: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # unchanged blocks solved at the start prices
         if warm is not None:
-            unchanged = [b.period for b in self.blocks if warm.fingerprints.get(b.period) == b.fingerprint]
-            bases = {t: warm.bases[t] for t in warm.bases if t < len(self.blocks)}
+            unchanged = [b.period for b in self.blocks if warm.fingerprints.get(label[b.period]) == b.fingerprint]
+            bases = {b.period: warm.bases[label[b.period]] for b in self.blocks if label[b.period] in warm.bases}
             stats.warm = bool(bases)
-            stats.blocks_resolved = len(self.blocks) - len(unchanged)
             if warm.prices is not None and len(warm.prices) == n_k:
                 prices = np.asarray(warm.prices, dtype=float)
-        else:
-            stats.blocks_resolved = len(self.blocks)
+                reusable = {t: warm.solutions[label[t]] for t in unchanged if label[t] in warm.solutions}
+        resolved: set[int] = set()  # blocks that went to the solver at least once
+        final: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # block solutions at the last prices
 
         def remaining() -> float | None:
             return None if limit is None else max(0.0, limit - (time.perf_counter() - started))
 
         def price_all(y: np.ndarray) -> list[BlockSolution] | None:
+            kept = {t: self._reused(t, *reusable.pop(t), y) for t in list(reusable)}
             tasks = [BlockTask(block=b, prices=y, basis=bases.get(b.period), time_limit=remaining())
-                     for b in self.blocks]
-            solutions = executor.map(solve_block, tasks)
+                     for b in self.blocks if b.period not in kept]
+            solved = executor.map(solve_block, tasks)
+            resolved.update(task.block.period for task in tasks)
+            stats.blocks_resolved = len(resolved)
+            solutions = sorted([*kept.values(), *solved], key=lambda s: s.period)
+            final.clear()
             for s in solutions:
                 stats.block_seconds.append(s.seconds)
                 if s.basis is not None:
                     bases[s.period] = s.basis
+                if s.x is not None:
+                    final[s.period] = (s.x, s.row_dual)
             if any(s.status != OPTIMAL for s in solutions):
                 bad = next(s for s in solutions if s.status != OPTIMAL)
                 stats.fallback = f"block {self.params.open_periods[bad.period]} ended {bad.status}"
@@ -308,7 +337,7 @@ class PeriodDecomposition:
         if not prices.any() and self._kept(activity):
             x_blocks = [s.x for s in solutions]
             result = self._result(x_blocks, [s.row_dual for s in solutions], prices, iterations, started)
-            return result, self._warm_start(bases, prices), stats
+            return result, self._warm_start(bases, prices, final), stats
 
         # Dantzig–Wolfe over the horizon rows.
         stats.horizon_rows_bind = True
@@ -331,7 +360,7 @@ class PeriodDecomposition:
                 x_blocks = [sum(w * p.x for w, p in zip(weights[t], proposals[t]) if w > 0)
                             for t in range(len(self.blocks))]
                 result = self._result(x_blocks, [s.row_dual for s in solutions], prices, iterations, started)
-                return result, self._warm_start(bases, prices), stats
+                return result, self._warm_start(bases, prices, final), stats
             for t, s in enumerate(solutions):
                 if s.value - mu[t] > GAP_TOLERANCE * max(1.0, abs(s.value)):
                     proposals[t].append(s)
@@ -392,9 +421,21 @@ class PeriodDecomposition:
         result.solve_seconds = time.perf_counter() - started
         return result, self._warm_start(bases, prices), stats
 
-    def _warm_start(self, bases: dict[int, BlockBasis], prices: np.ndarray) -> PlanWarmStart:
-        return PlanWarmStart(fingerprints={b.period: b.fingerprint for b in self.blocks},
-                             bases=dict(bases), prices=np.asarray(prices, dtype=float).copy())
+    def _warm_start(self, bases: dict[int, BlockBasis], prices: np.ndarray,
+                    solutions: dict[int, tuple[np.ndarray, np.ndarray]] | None = None) -> PlanWarmStart:
+        label = self.params.open_periods
+        return PlanWarmStart(fingerprints={label[b.period]: b.fingerprint for b in self.blocks},
+                             bases={label[t]: basis for t, basis in bases.items()},
+                             prices=np.asarray(prices, dtype=float).copy(),
+                             solutions={label[t]: answer for t, answer in (solutions or {}).items()})
+
+    def _reused(self, t: int, x: np.ndarray, row_dual: np.ndarray, prices: np.ndarray) -> BlockSolution:
+        """An unchanged block's stored answer at unchanged prices, as if it had just been solved."""
+        block = self.blocks[t]
+        priced = block.cost - block.link.T @ prices
+        return BlockSolution(period=t, status=OPTIMAL, x=x, row_dual=row_dual, value=float(priced @ x),
+                             margin=float(block.cost @ x), link_activity=block.link @ x, basis=None,
+                             iterations=0, seconds=0.0, warm=True)
 
     # -- the answer ------------------------------------------------------------------------
 
@@ -457,3 +498,26 @@ def solve_plan_decomposed(params: Parameters, in_force: InForce | None = None, *
     if result.status not in (OPTIMAL,) and not stats.fallback:
         stats.fallback = result.message or ERROR
     return result, warm_start, stats
+
+
+def plan_for_review(params: Parameters, in_force: InForce | None = None, *, options: SolveOptions | None = None,
+                    warm: PlanWarmStart | None = None, executor: Executor | None = None,
+                    min_orders: int = DECOMPOSE_MIN_ORDERS) -> tuple[PlanResult, PlanWarmStart | None, dict]:
+    """The plan LP of a review: by period blocks (warm from `warm`) where that is faster, else monolithic.
+
+    Returns the plan, the warm start to keep for the next review (None on the monolithic path) and
+    the `plan_lp` summary a review reports: seconds (build + solve), warm, blocks_resolved.
+    """
+    started = time.perf_counter()
+    if not use_decomposition(params, min_orders):
+        result = PlanSolver(params, in_force, options=options).solve()
+        return result, None, {"seconds": round(time.perf_counter() - started, 3), "warm": False,
+                              "blocks_resolved": None, "method": "monolithic", "objective": result.objective}
+    result, warm_out, stats = solve_plan_decomposed(params, in_force, options=options, executor=executor, warm=warm)
+    summary = {"seconds": round(time.perf_counter() - started, 3), "warm": stats.warm,
+               "blocks_resolved": stats.blocks_resolved, "blocks": stats.blocks, "method": "decomposed",
+               "horizon_rows_bind": stats.horizon_rows_bind, "master_rounds": stats.rounds,
+               "objective": result.objective}
+    if stats.fallback:
+        summary["fallback"] = stats.fallback
+    return result, (warm_out if result.status == OPTIMAL else None), summary

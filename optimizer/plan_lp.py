@@ -271,7 +271,7 @@ def define_objective(m: pyo.ConcreteModel) -> None:
 # --------------------------------------------------------------------------------------------
 # Entry point
 
-ENGINES = ("arrays", "pyomo")
+ENGINES = ("auto", "arrays", "decomposed", "pyomo")
 
 
 def plan_targets(
@@ -280,14 +280,16 @@ def plan_targets(
     *,
     options: SolveOptions | None = None,
     params: Parameters | None = None,
-    engine: str = "arrays",
+    engine: str = "auto",
 ) -> PlanResult:
     """Solve the §4.1 plan LP for the dataset's open periods under the assumptions.
 
     Uses the dataset's plan in force (if any) for the CHANGE term. Returns the planned orders per
     rep, product and open period, with soft slacks and binding constraints explained (§4.7).
-    `engine="arrays"` (default) builds the same LP from the parameter arrays straight into HiGHS
-    (optimizer/plan_arrays.py, several times faster); `engine="pyomo"` solves this module's model.
+    `engine="arrays"` builds the same LP from the parameter arrays straight into HiGHS
+    (optimizer/plan_arrays.py, several times faster); `engine="decomposed"` solves that LP exactly by
+    period blocks (optimizer/plan_decompose.py); `engine="auto"` (default) takes the decomposed path
+    where it is faster (`use_decomposition`), else the arrays; `engine="pyomo"` solves this module's model.
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {ENGINES}")
@@ -295,6 +297,14 @@ def plan_targets(
     started = time.perf_counter()
     params = params or effective_parameters(dataset, assumptions)
     in_force = in_force_for(dataset.plan, params.open_periods)
+    if engine in ("auto", "decomposed"):
+        from optimizer.plan_decompose import solve_plan_decomposed, use_decomposition  # local: imports this module
+
+        if engine == "decomposed" or use_decomposition(params):
+            result, _, _ = solve_plan_decomposed(params, in_force, options=options)
+            result.build_seconds = time.perf_counter() - started - result.solve_seconds  # parameters included
+            return result
+        engine = "arrays"
     if engine == "arrays":
         from optimizer.plan_arrays import solve_plan_arrays  # local: plan_arrays imports this module
 

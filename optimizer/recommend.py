@@ -234,11 +234,16 @@ def recommend(
     *,
     options: SolveOptions | None = None,
     in_force_only: bool = False,
+    plan_result: PlanResult | None = None,
 ) -> Recommendation:
-    """Recommend targets and component weights for the open periods and compare with the baselines."""
+    """Recommend targets and component weights for the open periods and compare with the baselines.
+
+    `plan_result`: the plan LP already solved for this dataset and these assumptions (the service
+    solves it warm from stored block bases); solved here when not given."""
     started = time.perf_counter()
     params = effective_parameters(dataset, assumptions)
-    plan_result = plan_targets(dataset, assumptions, options=options, params=params)
+    if plan_result is None:
+        plan_result = plan_targets(dataset, assumptions, options=options, params=params)
     if len(params.open_index) == 0:
         return Recommendation(status=ERROR, plan=None, plan_result=plan_result,
                               message=f"current_period {dataset.company.current_period!r} is the last period: "

@@ -139,10 +139,17 @@ def test_warm_start_from_stored_bases(binding):
     assert rel_diff(hot.objective, cold.objective) <= EXACT
     assert hot_stats.warm and not cold_stats.warm
     n_periods = len(params.open_periods)
-    assert hot_stats.blocks_resolved == n_periods - late
     assert cold_stats.blocks_resolved == n_periods
-    if not binding:
+    if not binding:  # the unchanged early blocks are taken as stored, the others re-solved warm
+        assert hot_stats.blocks_resolved == n_periods - late
         assert hot.iterations < cold.iterations
+    else:  # stored answers are at the old prices: every block is priced again
+        assert hot_stats.blocks_resolved <= n_periods
+    # the same parameters again: nothing to re-solve when the rows do not bind
+    again, _, again_stats = solve_plan_decomposed(params, in_force, warm=warm)
+    assert rel_diff(again.objective, first.objective) <= EXACT
+    if not binding:
+        assert again_stats.blocks_resolved == 0 and again.iterations == 0
 
 
 def _with_potential(params, potential):

@@ -13,19 +13,21 @@ import json
 import logging
 import math
 import secrets
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from api.db.tables import (
-    ActualRow, AssumptionSetRow, AuditRow, DatasetRow, DatasetTableRow, DecisionRow, JobRow, PlanVersionRow,
-    TokenRow, utcnow,
+    ActualRow, AssumptionSetRow, AuditRow, DatasetRow, DatasetTableRow, DecisionRow, JobRow, PlanBlockRow,
+    PlanVersionRow, TokenRow, utcnow,
 )
 from models.assumptions import AssumptionSet
 from models.dataset import DATASET_FILES, Dataset, Plan, dataset_from_tables, read_tables
@@ -559,3 +561,52 @@ def list_audit(*, session: Session, action: str | None = None, actor: str | None
     count = session.scalar(select(func.count()).select_from(query.subquery()))
     rows = session.scalars(query.order_by(AuditRow.id.desc()).limit(limit).offset(offset))
     return list(rows), int(count or 0)
+
+
+# --------------------------------------------------------------------------------------------
+# Plan LP blocks: what the next review of the same plan version starts warm from
+
+
+def _pack(array: np.ndarray) -> bytes:
+    """dtype tag (8 bytes) + raw array, compressed."""
+    array = np.ascontiguousarray(array)
+    return zlib.compress(array.dtype.str.encode().ljust(8) + array.tobytes(), 1)
+
+
+def _unpack(blob: bytes) -> np.ndarray:
+    raw = zlib.decompress(blob)
+    return np.frombuffer(raw[8:], dtype=np.dtype(raw[:8].decode().strip())).copy()
+
+
+def load_plan_warm_start(*, session: Session, dataset_id: int, plan_version: int | None):
+    """The stored block bases (and answers) of a dataset's plan version, or None if there are none."""
+    from optimizer.plan_decompose import BlockBasis, PlanWarmStart  # local: the solver stack loads on demand
+
+    rows = session.scalars(select(PlanBlockRow).where(PlanBlockRow.dataset_id == dataset_id,
+                                                      PlanBlockRow.plan_version == (plan_version or 0))).all()
+    if not rows:
+        return None
+    warm = PlanWarmStart(fingerprints={}, bases={}, prices=np.asarray(rows[0].prices, dtype=float))
+    for row in rows:
+        warm.fingerprints[row.period] = row.fingerprint
+        warm.bases[row.period] = BlockBasis(col_status=_unpack(row.col_status), row_status=_unpack(row.row_status))
+        if row.col_value is not None and row.row_dual is not None:
+            warm.solutions[row.period] = (_unpack(row.col_value), _unpack(row.row_dual))
+    return warm
+
+
+def save_plan_warm_start(*, session: Session, dataset_id: int, plan_version: int | None, warm) -> int:
+    """Replace the stored blocks of a dataset's plan version with `warm` (a PlanWarmStart); rows written."""
+    version = plan_version or 0
+    session.query(PlanBlockRow).filter(PlanBlockRow.dataset_id == dataset_id,
+                                       PlanBlockRow.plan_version == version).delete()
+    prices = [float(p) for p in (warm.prices if warm.prices is not None else [])]
+    for period, basis in warm.bases.items():
+        answer = warm.solutions.get(period)
+        session.add(PlanBlockRow(
+            dataset_id=dataset_id, plan_version=version, period=period,
+            fingerprint=warm.fingerprints.get(period, ""), col_status=_pack(basis.col_status),
+            row_status=_pack(basis.row_status), col_value=_pack(answer[0]) if answer else None,
+            row_dual=_pack(answer[1]) if answer else None, prices=prices,
+        ))
+    return len(warm.bases)
