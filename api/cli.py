@@ -24,10 +24,12 @@ from rich.table import Table
 from models.assumptions import load_assumptions
 from models.dataset import Dataset, Plan, load_dataset, load_plan, read_csv, write_plan
 from models.errors import InputError, ProblemCollector, RenamedFiles
-from optimizer.cascade import component_targets, kpi_targets
+from optimizer.plan.cascade import component_targets, kpi_targets
 from optimizer.parameters import effective_parameters
-from optimizer.payout import pay as compute_pay
-from optimizer.plan_lp import PlanResult, plan_targets
+from optimizer.alignment.payout import default_curve
+from optimizer.alignment.payout import pay as compute_pay
+from optimizer.plan.results import PlanResult
+from optimizer.plan.targets import plan_targets
 from optimizer.solve import OPTIMAL, FEASIBLE_TIME_LIMIT, SolveOptions
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.split("\n\n")[0])
@@ -95,9 +97,8 @@ def staged_output(out: Path | None) -> Iterator[Path | None]:
 def default_plan_shape(dataset: Dataset) -> Plan:
     """The components to cascade into when a dataset has no plan in force: total revenue only."""
     components = pd.DataFrame([{"component_id": "revenue", "metric": "revenue", "products": "*", "weight": 1.0}])
-    curve = pd.DataFrame({"attainment": [0.0, 1.0, 2.0], "payout": [0.0, 1.0, 2.0]})
     targets = pd.DataFrame(columns=["rep_id", "component_id", "period", "target"])
-    return Plan(components=components, curve=curve, targets=targets,
+    return Plan(components=components, curve=default_curve(), targets=targets,
                 component_products={"revenue": tuple(dataset.product_ids)})
 
 

@@ -22,9 +22,9 @@ from api.cli import (
 )
 from models.dataset import load_plan, write_plan
 from optimizer.parameters import effective_parameters
-from optimizer.plan_lp import plan_targets
-from optimizer.recommend import recommend as recommend_plan
-from optimizer.response import simulate as simulate_plan
+from optimizer.plan.targets import plan_targets
+from optimizer.alignment.recommend import recommend as recommend_plan
+from optimizer.alignment.response import simulate as simulate_plan
 from optimizer.solve import FEASIBLE_TIME_LIMIT, OPTIMAL, SolveOptions
 
 PLAN_LABELS = {"recommended": "recommended", "in_force": "plan in force", "flat_revenue": "flat revenue commission",

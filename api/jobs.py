@@ -128,7 +128,7 @@ class JobRunner:
 
 def run_review(job: JobRow, session_factory: sessionmaker, settings: Settings) -> tuple[dict, dict]:
     """The tactical review (§4.6) of the plan version the review was submitted against."""
-    from optimizer.recommend import recommend
+    from optimizer.alignment.recommend import recommend
     from optimizer.solve import FEASIBLE_TIME_LIMIT, OPTIMAL, SolveOptions
 
     with session_factory() as session:
@@ -161,8 +161,8 @@ def review_plan_lp(job: JobRow, dataset: Any, assumptions: Any, options: Any, se
     """
     from optimizer.executor import open_executor
     from optimizer.parameters import effective_parameters
-    from optimizer.plan_decompose import plan_for_review
-    from optimizer.plan_lp import in_force_for
+    from optimizer.plan.decompose import plan_for_review
+    from optimizer.plan.results import in_force_for
 
     params = effective_parameters(dataset, assumptions)
     in_force = in_force_for(dataset.plan, params.open_periods)

@@ -3,7 +3,7 @@
 An instance is a seeded synthetic company (`models.synthetic`) or a dataset folder. For each one we
 time, in separate fresh processes so that neither one's memory or HiGHS state leaks into the other:
 
-- the **product** path, `optimizer.plan_arrays.PlanSolver`: build (parameters → live HiGHS model),
+- the **product** path, `optimizer.plan.arrays.PlanSolver`: build (parameters → live HiGHS model),
   solve (HiGHS run + the full `PlanResult`: orders, slacks, explanations) and re-solve after a
   tactical change (`update()`: diff the parameters, change what moved, warm run, full result);
 - the **floor**: the identical LP written here a second time, plainly, from the same numpy arrays —
@@ -12,8 +12,10 @@ time, in separate fresh processes so that neither one's memory or HiGHS state le
   `changeColsBounds` for exactly the rows and columns the change touches + `run()` warm + reading
   the solution.
 
-Both objectives must agree to 1e-6 relative (the floor is an independent build of the LP, so this is
-also a check of the product's matrix). `run_benchmark` returns one JSON-ready dict per instance; the
+The floor is independent of the product path **on purpose**: it is built here from the parameter
+arrays without `optimizer/plan/` (it shares only the parameters and the HiGHS set-up in
+`optimizer/solve.py`), so it is not a second copy to keep in step but a check — both objectives must
+agree to 1e-6 relative, which tests the product's matrix — and its time is HiGHS alone on the same LP. `run_benchmark` returns one JSON-ready dict per instance; the
 `comptune bench` command and `POST /v1/benchmarks` call it.
 """
 
@@ -35,7 +37,8 @@ import scipy.sparse as sp
 from models.assumptions import AssumptionSet
 from models.dataset import Dataset, dataset_from_tables, load_dataset
 from optimizer.parameters import Parameters, effective_parameters
-from optimizer.plan_lp import InForce, in_force_for
+from optimizer.plan.results import InForce, in_force_for
+from optimizer.solve import new_highs, pass_matrix
 
 logger = logging.getLogger(__name__)
 
@@ -94,145 +97,163 @@ def tactical_change(dataset: Dataset, change: dict | None = None) -> AssumptionS
 # The floor: the same LP, built plainly, HiGHS with default options
 
 
+class _Rows:
+    """Rows of the floor's matrix as they are added: entries, bounds and the running row count."""
+
+    def __init__(self) -> None:
+        self.rows: list[np.ndarray] = []
+        self.cols: list[np.ndarray] = []
+        self.vals: list[np.ndarray] = []
+        self.lower: list[np.ndarray] = []
+        self.upper: list[np.ndarray] = []
+        self.count = 0
+
+    def add(self, row_of_order: np.ndarray, values: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> int:
+        """Rows with one entry per order whose row index is ≥ 0 (relative to the block); returns the first row."""
+        keep = row_of_order >= 0
+        self.entries(self.count + row_of_order[keep], np.nonzero(keep)[0], values[keep])
+        self.lower.append(lower)
+        self.upper.append(upper)
+        start = self.count
+        self.count += len(upper)
+        return start
+
+    def entries(self, rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> None:
+        self.rows.append(rows)
+        self.cols.append(cols)
+        self.vals.append(values)
+
+
 class FloorLP:
     """The §4.1 plan LP written out directly in highspy, natural (rep, product, period) order.
 
-    Independent of optimizer/plan_arrays.py on purpose: the two builds must agree on the optimum.
+    Independent of optimizer/plan/ (lp.py, layout.py, arrays.py) on purpose: it shares only the
+    parameters and the HiGHS set-up with the product, so the two builds agreeing on the optimum is
+    a check of the product's matrix, and the floor's time is HiGHS alone on the same LP.
+    Built in steps: the order columns, the hard rows (capacity, market, supply), the soft rows with
+    their slack columns (mix, budget), the change rows with their deviation columns, then HiGHS.
     """
 
     def __init__(self, params: Parameters, in_force: InForce | None):
-        import highspy
-
-        from optimizer.plan_arrays import new_highs
-
         self.params = params
-        sells = params.sells
-        to = np.asarray(params.open_index)
+        self.to = np.asarray(params.open_index)
+        g, cap = self._order_columns()
+        rows = _Rows()
+        self._hard_rows(rows)
+        n_cols, slack_cost = self._soft_rows(rows, self.n_orders)
+        n_cols, change_cost = self._change_rows(rows, n_cols, in_force)
+        self.cost = np.concatenate([g, np.array(slack_cost)] + change_cost)
+        self.col_lower = np.zeros(n_cols)
+        self.col_upper = np.concatenate([cap, np.full(n_cols - self.n_orders, np.inf)])
+        self.row_lower = np.concatenate(rows.lower)
+        self.row_upper = np.concatenate(rows.upper)
+        entry_rows, entry_cols, values = np.concatenate(rows.rows), np.concatenate(rows.cols), np.concatenate(rows.vals)
+        keep = values != 0
+        self.matrix = sp.csc_matrix((values[keep], (entry_rows[keep], entry_cols[keep])), shape=(rows.count, n_cols))
+        self.highs = new_highs()  # default options; only the output is silenced
+        pass_matrix(self.highs, self.matrix, self.cost, self.col_lower, self.col_upper, self.row_lower, self.row_upper)
+
+    def _order_columns(self) -> tuple[np.ndarray, np.ndarray]:
+        """o[r,p,t] for the (r, p) pairs the rep sells, rep-major then period: margins and reach bounds."""
+        params, to = self.params, self.to
+        n_t = len(to)
+        self.rep_of_pair, self.product_of_pair = np.nonzero(params.sells)
+        self.n_orders = len(self.rep_of_pair) * n_t
+        self.o_rep = np.repeat(self.rep_of_pair, n_t)
+        self.o_product = np.repeat(self.product_of_pair, n_t)
+        self.o_t = np.tile(np.arange(n_t), len(self.rep_of_pair))
+        self.o_market = params.rep_market[self.o_rep]
+        period = to[self.o_t]
+        self.h = params.hours_per_order()[self.o_rep, self.o_product, period]
+        self.v = params.price[self.o_market, self.o_product, period]
+        g = self.v - params.cost[self.o_market, self.o_product, period]
+        cap = params.reach[self.o_rep, self.o_product] * params.potential[self.o_market, self.o_product, period]
+        return g, cap
+
+    def _hard_rows(self, rows: _Rows) -> None:
+        """capacity[r,t]: Σ_p h·o ≤ H;  market[m,p,t]: Σ_{r∈m} o ≤ D;  supply[p,t]: Σ_r o ≤ supply."""
+        params, to, sells = self.params, self.to, self.params.sells
         n_t = len(to)
         R, P = sells.shape
-        company = params.company
-        rep_of_pair, product_of_pair = np.nonzero(sells)  # (r, p) pairs, rep-major
-        n_orders = len(rep_of_pair) * n_t
-        o_rep = np.repeat(rep_of_pair, n_t)
-        o_product = np.repeat(product_of_pair, n_t)
-        o_t = np.tile(np.arange(n_t), len(rep_of_pair))
-        o_market = params.rep_market[o_rep]
-        period = to[o_t]
-        h = params.hours_per_order()[o_rep, o_product, period]
-        v = params.price[o_market, o_product, period]
-        g = v - params.cost[o_market, o_product, period]
-        cap = params.reach[o_rep, o_product] * params.potential[o_market, o_product, period]
-        self.o_market, self.o_t, self.o_rep, self.o_product = o_market, o_t, o_rep, o_product
-
-        blocks_rows, blocks_cols, blocks_vals, row_lo, row_up = [], [], [], [], []
-        n_rows = 0
-
-        def add_rows(row_of_order, values, lower, upper):
-            nonlocal n_rows
-            keep = row_of_order >= 0
-            blocks_rows.append(n_rows + row_of_order[keep])
-            blocks_cols.append(np.nonzero(keep)[0])
-            blocks_vals.append(values[keep])
-            row_lo.append(lower)
-            row_up.append(upper)
-            start = n_rows
-            n_rows += len(upper)
-            return start
-
-        # capacity[r,t]
+        o_rep, o_product, o_t, o_market = self.o_rep, self.o_product, self.o_t, self.o_market
         rep_row = np.full(R, -1)
         reps = np.nonzero(sells.any(axis=1))[0]
         rep_row[reps] = np.arange(len(reps))
-        add_rows(rep_row[o_rep] * n_t + o_t, h, np.full(len(reps) * n_t, -np.inf),
+        rows.add(rep_row[o_rep] * n_t + o_t, self.h, np.full(len(reps) * n_t, -np.inf),
                  params.hours_available[reps][:, to].ravel())
-        # market[m,p,t]
         sold_in = np.zeros((len(params.markets), P), dtype=bool)
         sold_in[o_market, o_product] = True
         pairs = np.argwhere(sold_in)
         pair_row = np.full(sold_in.shape, -1)
         pair_row[pairs[:, 0], pairs[:, 1]] = np.arange(len(pairs))
-        self.market_start = add_rows(pair_row[o_market, o_product] * n_t + o_t, np.ones(n_orders),
+        self.market_start = rows.add(pair_row[o_market, o_product] * n_t + o_t, np.ones(self.n_orders),
                                      np.full(len(pairs) * n_t, -np.inf),
                                      params.potential[pairs[:, 0], pairs[:, 1]][:, to].ravel())
         self.market_pairs = pairs
-        # supply[p,t]
         supplied = np.nonzero(np.isfinite(params.supply) & sells.any(axis=0))[0]
         supply_row = np.full(P, -1)
         supply_row[supplied] = np.arange(len(supplied))
-        add_rows(np.where(supply_row[o_product] >= 0, supply_row[o_product] * n_t + o_t, -1), np.ones(n_orders),
+        rows.add(np.where(supply_row[o_product] >= 0, supply_row[o_product] * n_t + o_t, -1), np.ones(self.n_orders),
                  np.full(len(supplied) * n_t, -np.inf), np.repeat(params.supply[supplied], n_t))
-        # mix and budget rows: dense; their slack columns come after the orders
-        n_cols = n_orders
-        extra_cost: list[float] = []
-        everyone = np.zeros(n_orders, dtype=np.int64)
-        dense_rows = [("min", p, v * (params.min_share[p] - (o_product == p))) for p in np.nonzero(params.min_share > 0)[0]]
-        dense_rows += [("max", p, v * ((o_product == p) - params.max_share[p])) for p in np.nonzero(params.max_share < 1)[0]]
-        dense_rows.append(("budget", -1, -company.comp_budget_rate * v))
-        for kind, _p, values in dense_rows:
-            start = add_rows(everyone, values, np.array([-np.inf]),
-                             np.array([-float(params.target_variable_pay.sum()) * n_t if kind == "budget" else 0.0]))
-            blocks_rows.append(np.array([start]))
-            blocks_cols.append(np.array([n_cols]))
-            blocks_vals.append(np.array([-1.0]))
-            extra_cost.append(-company.soft_penalty)
-            n_cols += 1
-        # change[r,k,t]: metric_k − up + down = T0
-        keys = sorted(k for k in in_force.targets) if in_force else []
-        change_cost: list[np.ndarray] = []
-        if keys:
-            ri = {r: i for i, r in enumerate(params.reps)}
-            ti = {params.periods[j]: i for i, j in enumerate(to)}
-            pi = {p: i for i, p in enumerate(params.products)}
-            first_order = np.full((R, P), -1)
-            first_order[rep_of_pair, product_of_pair] = np.arange(len(rep_of_pair)) * n_t
-            targets = np.array([in_force.targets[k] for k in keys])
-            key_rep = np.array([ri[k[0]] for k in keys])
-            key_t = np.array([ti[k[2]] for k in keys])
-            key_component = np.array([k[1] for k in keys])
-            rows_r, rows_c, vals = [], [], []
-            for component, members in in_force.component_products.items():
-                mask = np.isin(np.arange(P), [pi[p] for p in members])
-                coef = params.metric_coefficient(in_force.component_metric[component])
-                j = np.nonzero(key_component == component)[0]
-                row, p = np.nonzero(sells[key_rep[j]] & mask)  # products of the component the rep sells
-                r, t = key_rep[j[row]], key_t[j[row]]
-                rows_r.append(j[row])
-                rows_c.append(first_order[r, p] + t)
-                vals.append(coef[params.rep_market[r], p, to[t]])
-            rows_r, rows_c, vals = np.concatenate(rows_r), np.concatenate(rows_c), np.concatenate(vals)
-            n_change = len(keys)
-            blocks_rows += [n_rows + rows_r, n_rows + np.arange(n_change),
-                            n_rows + np.arange(n_change)]
-            blocks_cols += [rows_c, n_cols + np.arange(n_change),
-                            n_cols + n_change + np.arange(n_change)]
-            blocks_vals += [vals, -np.ones(n_change), np.ones(n_change)]
-            row_lo.append(targets)
-            row_up.append(targets)
-            n_rows += n_change
-            pay = np.array([params.target_variable_pay[ri[k[0]]] * in_force.weights[k[1]] for k in keys]) / targets
-            change_cost = [-company.change_penalty * pay, -company.change_penalty * pay]
-            n_cols += 2 * n_change
 
-        self.cost = np.concatenate([g, np.array(extra_cost)] + change_cost)
-        self.col_lower = np.zeros(n_cols)
-        self.col_upper = np.concatenate([cap, np.full(n_cols - n_orders, np.inf)])
-        self.row_lower = np.concatenate(row_lo)
-        self.row_upper = np.concatenate(row_up)
-        rows = np.concatenate(blocks_rows)
-        cols = np.concatenate(blocks_cols)
-        vals = np.concatenate(blocks_vals)
-        keep = vals != 0
-        matrix = sp.csc_matrix((vals[keep], (rows[keep], cols[keep])), shape=(n_rows, n_cols))
-        self.matrix = matrix
-        self.highs = new_highs()  # default options; only the output is silenced
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = n_cols, n_rows
-        lp.sense_ = highspy.ObjSense.kMaximize
-        lp.col_cost_, lp.col_lower_, lp.col_upper_ = self.cost, self.col_lower, self.col_upper
-        lp.row_lower_, lp.row_upper_ = self.row_lower, self.row_upper
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = matrix.indptr, matrix.indices, matrix.data
-        self.highs.passModel(lp)
+    def _soft_rows(self, rows: _Rows, n_cols: int) -> tuple[int, list[float]]:
+        """mix_min, mix_max and budget: dense over the orders, each with its own slack column after them.
+
+        The budget's pay at target is written out here (Σ tvp · open periods), not taken from the
+        product's `Parameters.pay_at_target`, to keep the floor independent.
+        """
+        params, v, o_product = self.params, self.v, self.o_product
+        company = params.company
+        dense = [("min", v * (params.min_share[p] - (o_product == p))) for p in np.nonzero(params.min_share > 0)[0]]
+        dense += [("max", v * ((o_product == p) - params.max_share[p])) for p in np.nonzero(params.max_share < 1)[0]]
+        dense.append(("budget", -company.comp_budget_rate * v))
+        everyone = np.zeros(self.n_orders, dtype=np.int64)
+        slack_cost: list[float] = []
+        for kind, values in dense:
+            upper = -float(params.target_variable_pay.sum()) * len(self.to) if kind == "budget" else 0.0
+            start = rows.add(everyone, values, np.array([-np.inf]), np.array([upper]))
+            rows.entries(np.array([start]), np.array([n_cols]), np.array([-1.0]))
+            slack_cost.append(-company.soft_penalty)
+            n_cols += 1
+        return n_cols, slack_cost
+
+    def _change_rows(self, rows: _Rows, n_cols: int, in_force: InForce | None) -> tuple[int, list[np.ndarray]]:
+        """change[r,k,t]: metric_k(o[r,·,t]) − up + down = T0, with the up and down columns after the slacks."""
+        keys = sorted(in_force.targets) if in_force else []
+        if not keys:
+            return n_cols, []
+        params, to = self.params, self.to
+        R, P = params.sells.shape
+        ri = {r: i for i, r in enumerate(params.reps)}
+        ti = {params.periods[j]: i for i, j in enumerate(to)}
+        pi = {p: i for i, p in enumerate(params.products)}
+        first_order = np.full((R, P), -1)
+        first_order[self.rep_of_pair, self.product_of_pair] = np.arange(len(self.rep_of_pair)) * len(to)
+        targets = np.array([in_force.targets[k] for k in keys])
+        key_rep = np.array([ri[k[0]] for k in keys])
+        key_t = np.array([ti[k[2]] for k in keys])
+        key_component = np.array([k[1] for k in keys])
+        rows_r, rows_c, vals = [], [], []
+        for component, members in in_force.component_products.items():
+            mask = np.isin(np.arange(P), [pi[p] for p in members])
+            coef = params.metric_coefficient(in_force.component_metric[component])
+            j = np.nonzero(key_component == component)[0]
+            row, p = np.nonzero(params.sells[key_rep[j]] & mask)  # products of the component the rep sells
+            r, t = key_rep[j[row]], key_t[j[row]]
+            rows_r.append(j[row])
+            rows_c.append(first_order[r, p] + t)
+            vals.append(coef[params.rep_market[r], p, to[t]])
+        n_change = len(keys)
+        change = rows.count + np.arange(n_change)
+        rows.entries(rows.count + np.concatenate(rows_r), np.concatenate(rows_c), np.concatenate(vals))
+        rows.entries(change, n_cols + np.arange(n_change), -np.ones(n_change))
+        rows.entries(change, n_cols + n_change + np.arange(n_change), np.ones(n_change))
+        rows.lower.append(targets)
+        rows.upper.append(targets)
+        rows.count += n_change
+        pay = np.array([params.target_variable_pay[ri[k[0]]] * in_force.weights[k[1]] for k in keys]) / targets
+        company = params.company
+        return n_cols + 2 * n_change, [-company.change_penalty * pay, -company.change_penalty * pay]
 
     def solve(self) -> tuple[float, np.ndarray]:
         """Run HiGHS (warm when it holds a basis) and read the objective and the primal solution."""
@@ -287,7 +308,7 @@ def worker(path: str, spec: dict, repeats: int, change: dict | None) -> dict:
     for i in range(repeats):
         tag = f"{path} {i + 1}/{repeats}"
         if path == "product":
-            from optimizer.plan_arrays import PlanSolver
+            from optimizer.plan.arrays import PlanSolver
 
             _say(f"{tag}: build")
             t0 = time.perf_counter()
@@ -327,7 +348,7 @@ def worker(path: str, spec: dict, repeats: int, change: dict | None) -> dict:
                        nonzeros=int(floor.highs.getNumNz()))
             del floor
         elif path == "pyomo":
-            from optimizer.plan_lp import plan_targets
+            from optimizer.plan.targets import plan_targets
 
             _say(f"{tag}: build + solve")
             t0 = time.perf_counter()
@@ -338,8 +359,8 @@ def worker(path: str, spec: dict, repeats: int, change: dict | None) -> dict:
             runs.append(dict(build_s=first.build_seconds, solve_s=first.solve_seconds, total_s=t1 - t0,
                              resolve_s=t2 - t1, objective=first.objective, resolve_objective=second.objective))
         elif path == "end_to_end":
-            from optimizer.cascade import kpi_targets
-            from optimizer.plan_lp import plan_targets
+            from optimizer.plan.cascade import kpi_targets
+            from optimizer.plan.targets import plan_targets
 
             _say(f"{tag}: load, solve, cascade")
             t0 = time.perf_counter()

@@ -96,6 +96,10 @@ class Parameters:
         """An (M, P, T) array seen from each rep's market: (R, P, T)."""
         return array_mpt[self.rep_market]
 
+    def pay_at_target(self) -> float:
+        """Σ_{r,t} target_variable_pay[r] over the open periods: the variable pay if every rep hits every target."""
+        return float(self.target_variable_pay.sum()) * len(self.open_index)
+
     def order_cap(self) -> np.ndarray:
         """Reach: max_share[r, p] · D[m(r), p, t], zero where the rep does not sell p. (R, P, T)."""
         return np.where(self.sells[:, :, None], self.reach[:, :, None] * self.potential[self.rep_market], 0.0)

@@ -94,7 +94,7 @@ def test_a_year_with_no_open_period_is_refused_with_the_key_named(tmp_path):
         result = runner.invoke(app, command)
         assert result.exit_code == 2, result.output
         assert "company.yaml, key 'current_period'" in result.output and "no open period" in result.output
-    from optimizer.recommend import recommend
+    from optimizer.alignment.recommend import recommend
 
     recommendation = recommend(load_dataset(folder))
     assert recommendation.status == "error" and "no open period" in recommendation.message

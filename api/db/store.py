@@ -580,7 +580,7 @@ def _unpack(blob: bytes) -> np.ndarray:
 
 def load_plan_warm_start(*, session: Session, dataset_id: int, plan_version: int | None):
     """The stored block bases (and answers) of a dataset's plan version, or None if there are none."""
-    from optimizer.plan_decompose import BlockBasis, PlanWarmStart  # local: the solver stack loads on demand
+    from optimizer.plan.decompose import BlockBasis, PlanWarmStart  # local: the solver stack loads on demand
 
     rows = session.scalars(select(PlanBlockRow).where(PlanBlockRow.dataset_id == dataset_id,
                                                       PlanBlockRow.plan_version == (plan_version or 0))).all()

@@ -164,7 +164,7 @@ class AuditRow(Base):
 
 class PlanBlockRow(Base):
     """The last solved state of one period block of a plan LP, per dataset and plan version, so that
-    the next review (even after a restart) starts warm (optimizer/plan_decompose.py): the block's
+    the next review (even after a restart) starts warm (optimizer/plan/decompose.py): the block's
     fingerprint, its simplex basis and, when taken at the stored horizon prices, its solution.
     Arrays are zlib-compressed numpy bytes. `plan_version` 0 stands for "no plan in force"."""
 

@@ -13,7 +13,7 @@ from api.deps import SessionDep, Viewer
 from api.jobs import REVIEW, jsonable
 from api.routers.common import ERRORS
 from api.schemas import AlarmsPublic
-from optimizer.alarms import DEFAULT_THRESHOLDS, alarms
+from optimizer.review.alarms import DEFAULT_THRESHOLDS, alarms
 
 router = APIRouter(prefix="/v1/alarms", tags=["alarms"], responses=ERRORS)
 

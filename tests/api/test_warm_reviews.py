@@ -19,8 +19,8 @@ from api.jobs import review_plan_lp
 from api.main import create_app
 from models.assumptions import parse_assumptions
 from optimizer.parameters import effective_parameters
-from optimizer.plan_arrays import PlanSolver
-from optimizer.plan_lp import in_force_for
+from optimizer.plan.arrays import PlanSolver
+from optimizer.plan.results import in_force_for
 from optimizer.solve import SolveOptions
 from tests.api.conftest import settings_for
 

@@ -13,7 +13,7 @@ from models.assumptions import load_assumptions
 from models.dataset import load_dataset
 from models.errors import InputError
 
-SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "sample"
+SAMPLE = Path(__file__).resolve().parents[2] / "datasets" / "sample"
 runner = CliRunner()
 
 

@@ -4,12 +4,13 @@ import pandas as pd
 import pytest
 
 from models.dataset import Plan, dataset_from_tables
-from optimizer.cascade import orders_array
-from optimizer.incentive import curve_slopes, incentive_weights
+from optimizer.plan.cascade import orders_array
+from optimizer.alignment.incentive import curve_slopes, incentive_weights
 from optimizer.parameters import effective_parameters
-from optimizer.plan_lp import plan_targets
-from optimizer.recommend import make_plan, recommend
-from optimizer.response import Curve, simulate
+from optimizer.plan.targets import plan_targets
+from optimizer.alignment.recommend import make_plan, recommend
+from optimizer.alignment.payout import Curve
+from optimizer.alignment.response import simulate
 from tests.instances import tiny_tables
 
 LINEAR = [(0, 0), (1, 1), (2, 2)]

@@ -49,12 +49,11 @@ import scipy.sparse as sp
 
 from optimizer.executor import Executor, SerialExecutor
 from optimizer.parameters import Parameters
-from optimizer.plan_arrays import (
-    INF, PlanSolver, family_duals, highs_status, new_highs, pass_matrix, plan_layout, plan_numbers,
-    plan_structure, positioned_matrix, run_highs,
-)
-from optimizer.plan_lp import InForce, PlanResult
-from optimizer.solve import ERROR, OPTIMAL, SolveOptions
+from optimizer.plan.arrays import PlanSolver, family_duals
+from optimizer.plan.explain import binding_constraints, soft_slacks
+from optimizer.plan.layout import plan_layout, plan_numbers, plan_structure, positioned_matrix
+from optimizer.plan.results import InForce, PlanResult
+from optimizer.solve import ERROR, INF, OPTIMAL, SolveOptions, highs_status, new_highs, pass_matrix, run_highs
 
 logger = logging.getLogger(__name__)
 
@@ -442,8 +441,6 @@ class PeriodDecomposition:
     def _result(self, x_blocks: list[np.ndarray], row_duals: list[np.ndarray], prices: np.ndarray,
                 iterations: int, started: float) -> PlanResult:
         """The combined plan as the monolithic solver would report it (same fields, same explanations)."""
-        from optimizer.explain import binding_from_duals, soft_slacks_from_values  # explain imports plan_lp
-
         lay, num, params, s = self.layout, self.numbers, self.params, self.layout.structure
         cols = lay.col_slices
         x = np.zeros(lay.n_cols)
@@ -477,9 +474,9 @@ class PeriodDecomposition:
             revenue=float(v @ o),
             change_cost=float(-(num.cost[change_cols] @ x[change_cols])),
             orders=orders,
-            slacks=soft_slacks_from_values(dict(names[:n_short]), dict(names[n_short:]),
+            slacks=soft_slacks(dict(names[:n_short]), dict(names[n_short:]),
                                            float(x[cols["budget_excess"]][0])),
-            binding=binding_from_duals(duals, params),
+            binding=binding_constraints(duals, params),
             n_variables=lay.n_cols, n_constraints=lay.n_rows,
             build_seconds=self.build_seconds, solve_seconds=time.perf_counter() - started,
             iterations=iterations,

@@ -1,7 +1,7 @@
-"""The plan LP solved by period blocks (optimizer/plan_decompose.py) against the monolithic solvers.
+"""The plan LP solved by period blocks (optimizer/plan/decompose.py) against the monolithic solvers.
 
 Generated companies where the horizon rows (mix, budget) do not bind and where they do (the
-generator's `binding_mix` switch, and the shares/supply instances of test_plan_arrays) must give the
+generator's `binding_mix` switch, and the shares/supply instances of tests/plan/test_arrays.py) must give the
 monolithic optimum to 1e-7 relative on both the array and the Pyomo engine; duals on the horizon rows
 and the slacks must agree; LocalCluster and serial runs give the same plan; a warm start from the
 stored bases gives the same answer with fewer block iterations.
@@ -16,11 +16,12 @@ from models.dataset import dataset_from_tables
 from models.synthetic import synthetic_tables
 from optimizer.executor import open_executor
 from optimizer.parameters import effective_parameters
-from optimizer.plan_arrays import PlanSolver
-from optimizer.plan_decompose import PeriodDecomposition, solve_plan_decomposed
-from optimizer.plan_lp import in_force_for, plan_targets
+from optimizer.plan.arrays import PlanSolver
+from optimizer.plan.decompose import PeriodDecomposition, solve_plan_decomposed
+from optimizer.plan.results import in_force_for
+from optimizer.plan.targets import plan_targets
 from optimizer.solve import OPTIMAL
-from tests.test_plan_arrays import generated, random_assumptions
+from tests.plan.test_arrays import generated, random_assumptions
 
 EXACT = 1e-7
 
@@ -126,7 +127,7 @@ def test_warm_start_from_stored_bases(binding):
     in_force = in_force_for(dataset.plan, params.open_periods)
     first, warm, _ = solve_plan_decomposed(params, in_force)
     # a fresh process would see only the stored bases: drop this process's live models
-    from optimizer import plan_decompose
+    from optimizer.plan import decompose as plan_decompose
 
     plan_decompose._LIVE.clear()
     potential = params.potential.copy()

@@ -1,4 +1,4 @@
-"""The array-built plan LP (optimizer/plan_arrays.py) against the Pyomo definition (optimizer/plan_lp.py).
+"""The array-built plan LP (optimizer/plan/arrays.py) against the Pyomo definition (optimizer/plan/lp.py).
 
 Many small generated companies — with and without a plan in force, under assumptions, with mix
 shares and supply limits that make soft slacks and supply rows bind — must give the same optimum on
@@ -14,11 +14,13 @@ import pytest
 from models.assumptions import AssumptionSet
 from models.dataset import dataset_from_tables
 from models.synthetic import synthetic_tables
-from optimizer import plan_arrays
+from optimizer.plan import arrays as plan_arrays
 from optimizer.bench import FloorLP, tactical_change
 from optimizer.parameters import effective_parameters
-from optimizer.plan_arrays import ORDERINGS, PlanSolver
-from optimizer.plan_lp import in_force_for, plan_targets
+from optimizer.plan.arrays import PlanSolver
+from optimizer.plan.layout import ORDERINGS
+from optimizer.plan.results import in_force_for
+from optimizer.plan.targets import plan_targets
 from optimizer.solve import ERROR, FEASIBLE_TIME_LIMIT, OPTIMAL, SolveOptions
 from tests.instances import tiny_tables
 

@@ -7,7 +7,8 @@ import pytest
 
 from models.dataset import Plan, dataset_from_tables
 from optimizer.parameters import effective_parameters
-from optimizer.response import Curve, scale_to_markets, simulate
+from optimizer.alignment.payout import Curve
+from optimizer.alignment.response import scale_to_markets, simulate
 from tests.instances import tiny_tables
 
 

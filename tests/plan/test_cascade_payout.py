@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 
 from models.dataset import Plan, dataset_from_tables
-from optimizer.cascade import component_targets, kpi_targets
+from optimizer.plan.cascade import component_targets, kpi_targets
 from optimizer.parameters import effective_parameters
-from optimizer.payout import pay, payout_curve
+from optimizer.alignment.payout import Curve, pay
 from tests.instances import tiny_tables
 
 
@@ -66,7 +66,7 @@ def test_component_targets_from_planned_orders():
 
 
 def test_payout_curve_interpolates_and_caps():
-    f = payout_curve(pd.DataFrame({"attainment": [0, 0.5, 1, 1.5], "payout": [0, 0.25, 1, 2]}))
+    f = Curve.from_frame(pd.DataFrame({"attainment": [0, 0.5, 1, 1.5], "payout": [0, 0.25, 1, 2]}))
     assert f(0.25) == pytest.approx(0.125)
     assert f(0.75) == pytest.approx(0.625)
     assert f(1.25) == pytest.approx(1.5)  # accelerator segment

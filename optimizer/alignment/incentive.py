@@ -22,11 +22,11 @@ every rep with planned orders keeps at least half the weight on components they 
 (W_r ≥ 0.5, soft), and the LP minimizes Σ money·viol + change_weight·Σ|ω − ω0| (the L1 distance keeps the answer close to
 the plan in force among equally aligned weightings). The budget acts on the pay level, not on the
 weights (at the cascaded targets every rep is paid tvp·f(1) whatever ω), so it is applied by
-`optimizer.recommend` to the curve; see docs/alignment.md.
+`optimizer.alignment.recommend` to the curve; see docs/alignment.md.
 
 The LP is linearized at o*: it cannot see a rep who jumps far from the plan (an accelerating curve
 rewards concentrating on one component). The exact simulation of §4.5 is the judge, and
-`optimizer.recommend` keeps the weighting the simulation scores best.
+`optimizer.alignment.recommend` keeps the weighting the simulation scores best.
 """
 
 from __future__ import annotations
@@ -40,11 +40,11 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from models.dataset import Plan
-from optimizer.cascade import component_coefficients
+from optimizer.plan.cascade import component_coefficients
 from optimizer.parameters import Parameters
-from optimizer.payout import target_grid
-from optimizer.response import Curve
-from optimizer.solve import ERROR, INFEASIBLE, OPTIMAL, UNBOUNDED
+from optimizer.alignment.payout import Curve, target_grid
+from optimizer.alignment.payout import has_target as counts_as_target
+from optimizer.solve import INFEASIBLE, OPTIMAL, linprog_status
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ def incentive_weights(
     for ki, k in enumerate(ids):
         coef = coefficients[k][:, :, open_t]
         target = targets[k][:, open_t]
-        has_target[:, ki] = target > 1e-9  # a numerically zero target is no target
+        has_target[:, ki] = counts_as_target(target)
         safe = np.where(has_target[:, ki], target, 1.0)
         per_hour[:, ki] = np.where(has_target[:, ki][:, None, :],
                                    tvp[:, None, None] * coef / safe[:, None, :] / h, 0.0)
@@ -201,8 +201,8 @@ def incentive_weights(
     b_eq = np.concatenate([[1.0], w0])
     bounds = [(lo_eff[i], hi_eff[i]) for i in range(K)] + [(0, None)] * (n_rows + 2 * K + n_cover)
     result = linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs")
-    if result.status != 0:
-        status = {2: INFEASIBLE, 3: UNBOUNDED}.get(result.status, ERROR)
+    status = linprog_status(result)
+    if status != OPTIMAL:
         logger.warning("incentive LP ended with %s: %s", status, result.message)
         return IncentiveResult(status=status, weights=dict(zip(ids, w0)), rows=n_rows)
     omega = np.clip(result.x[:K], 0.0, None)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from models.dataset import dataset_from_tables
-from optimizer.alarms import ALARM_COLUMNS, Thresholds, alarms
+from optimizer.review.alarms import ALARM_COLUMNS, Thresholds, alarms
 from tests.instances import tiny_tables
 
 PERIODS = ("2026-01", "2026-02", "2026-03", "2026-04")

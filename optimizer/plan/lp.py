@@ -5,75 +5,28 @@ subject to capacity, market, reach and supply (hard), and mix and budget (soft, 
 
 This module is the readable definition of the model: one function per constraint family, named
 after it, with the inequality in its docstring; sets and parameters named after the mathematics.
-`plan_targets` is the entry point: dataset (+ assumptions) in, `PlanResult` out.
+`solve_plan_pyomo` solves it and reads the answer back as a `PlanResult`; the service's entry
+point, `optimizer.plan.targets.plan_targets`, chooses between this model and the array engine.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from models.assumptions import AssumptionSet
-from models.dataset import Dataset, Plan
-from optimizer.parameters import Parameters, effective_parameters
+from models.dataset import METRICS
+from optimizer.parameters import Parameters
+from optimizer.plan.explain import binding_constraints, soft_slacks
+from optimizer.plan.results import ORDER_COLUMNS, InForce, PlanResult
 from optimizer.solve import (
     OPTIMAL, FEASIBLE_TIME_LIMIT, SolveOptions, describe_termination, simplex_iterations, solve_pyomo, status_of,
 )
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class PlanResult:
-    """What a plan LP solve returns: status, objective, the planned orders and the explanation."""
-
-    status: str
-    objective: float | None
-    margin: float | None
-    revenue: float | None
-    orders: pd.DataFrame  # rep_id, product_id, period, orders (open periods, rows with orders > 0)
-    change_cost: float | None = None
-    slacks: list[dict] = field(default_factory=list)  # soft constraints that needed slack
-    binding: list[dict] = field(default_factory=list)  # duals mapped to domain rows (§4.7)
-    n_variables: int = 0
-    n_constraints: int = 0
-    iterations: int | None = None
-    build_seconds: float = 0.0
-    solve_seconds: float = 0.0
-    message: str = ""
-
-    @property
-    def has_solution(self) -> bool:
-        return self.status in (OPTIMAL, FEASIBLE_TIME_LIMIT)
-
-
-@dataclass
-class InForce:
-    """The plan in force as the LP sees it: weights ω0 and targets T0 > 0 in the open periods."""
-
-    weights: dict[str, float]
-    targets: dict[tuple[str, str, str], float]  # (rep, component, period) -> T0
-    component_products: dict[str, tuple[str, ...]]
-    component_metric: dict[str, str]
-
-
-def in_force_for(plan: Plan | None, open_periods: list[str]) -> InForce | None:
-    if plan is None:
-        return None
-    open_set = set(open_periods)
-    t = plan.targets
-    t = t[(t["target"] > 0) & t["period"].isin(open_set)]
-    return InForce(
-        weights=plan.weights,
-        targets={(r, k, p): float(v) for r, k, p, v in zip(t["rep_id"], t["component_id"], t["period"], t["target"])},
-        component_products=plan.component_products,
-        component_metric=dict(zip(plan.components["component_id"], plan.components["metric"])),
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -139,12 +92,13 @@ def define_parameters(m: pyo.ConcreteModel, params: Parameters) -> None:
     m.min_share = pyo.Param(m.PRODUCTS, initialize={p: params.min_share[pi[p]] for p in params.products})
     m.max_share = pyo.Param(m.PRODUCTS, initialize={p: params.max_share[pi[p]] for p in params.products})
     m.target_variable_pay = pyo.Param(m.REPS, initialize={r: params.target_variable_pay[ri[r]] for r in params.reps})
+    m.pay_at_target = pyo.Param(initialize=params.pay_at_target(), doc="Σ_{r,t} target_variable_pay[r]")
     m.comp_budget_rate = pyo.Param(initialize=params.company.comp_budget_rate)
     m.change_penalty = pyo.Param(initialize=params.company.change_penalty)
     m.soft_penalty = pyo.Param(initialize=params.company.soft_penalty)
     m.metric_coef = {
         metric: params.rep_view(params.metric_coefficient(metric))
-        for metric in ("revenue", "margin", "orders", "quotes", "meetings", "calls")
+        for metric in METRICS
     }
     m.position = (ri, pi, ti)
 
@@ -223,8 +177,7 @@ def define_mix_constraints(m: pyo.ConcreteModel) -> None:
 def define_budget_constraints(m: pyo.ConcreteModel) -> None:
     """budget (soft, slack in money):  Σ_{r,t} target_variable_pay[r] − comp_budget_rate·REV ≤ budget_excess"""
     m.budget_excess = pyo.Var(domain=pyo.NonNegativeReals)
-    pay_at_target = sum(m.target_variable_pay[r] for r in m.REPS) * len(m.PERIODS)
-    m.budget = pyo.Constraint(expr=pay_at_target - m.comp_budget_rate * m.REV <= m.budget_excess)
+    m.budget = pyo.Constraint(expr=m.pay_at_target - m.comp_budget_rate * m.REV <= m.budget_excess)
 
 
 def define_change_terms(m: pyo.ConcreteModel, params: Parameters, in_force: InForce | None) -> None:
@@ -269,70 +222,32 @@ def define_objective(m: pyo.ConcreteModel) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Entry point
-
-ENGINES = ("auto", "arrays", "decomposed", "pyomo")
+# Solve
 
 
-def plan_targets(
-    dataset: Dataset,
-    assumptions: AssumptionSet | None = None,
-    *,
-    options: SolveOptions | None = None,
-    params: Parameters | None = None,
-    engine: str = "auto",
-) -> PlanResult:
-    """Solve the §4.1 plan LP for the dataset's open periods under the assumptions.
-
-    Uses the dataset's plan in force (if any) for the CHANGE term. Returns the planned orders per
-    rep, product and open period, with soft slacks and binding constraints explained (§4.7).
-    `engine="arrays"` builds the same LP from the parameter arrays straight into HiGHS
-    (optimizer/plan_arrays.py, several times faster); `engine="decomposed"` solves that LP exactly by
-    period blocks (optimizer/plan_decompose.py); `engine="auto"` (default) takes the decomposed path
-    where it is faster (`use_decomposition`), else the arrays; `engine="pyomo"` solves this module's model.
-    """
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; choose one of {ENGINES}")
+def solve_plan_pyomo(params: Parameters, in_force: InForce | None = None, *,
+                     options: SolveOptions | None = None) -> PlanResult:
+    """Build this module's model, solve it with HiGHS and read the answer back (§4.7 explained)."""
     options = options or SolveOptions()
     started = time.perf_counter()
-    params = params or effective_parameters(dataset, assumptions)
-    in_force = in_force_for(dataset.plan, params.open_periods)
-    if engine in ("auto", "decomposed"):
-        from optimizer.plan_decompose import solve_plan_decomposed, use_decomposition  # local: imports this module
-
-        if engine == "decomposed" or use_decomposition(params):
-            result, _, _ = solve_plan_decomposed(params, in_force, options=options)
-            result.build_seconds = time.perf_counter() - started - result.solve_seconds  # parameters included
-            return result
-        engine = "arrays"
-    if engine == "arrays":
-        from optimizer.plan_arrays import solve_plan_arrays  # local: plan_arrays imports this module
-
-        result = solve_plan_arrays(params, in_force, options=options)
-        result.build_seconds = time.perf_counter() - started - result.solve_seconds  # parameters included
-        return result
     model = build_plan_model(params, in_force)
     built = time.perf_counter()
     solver, results = solve_pyomo(model, options)
     solved = time.perf_counter()
     status = status_of(results)
-    n_vars = model.nvariables()
-    n_cons = model.nconstraints()
-    empty = pd.DataFrame(columns=["rep_id", "product_id", "period", "orders"])
-    base = dict(n_variables=n_vars, n_constraints=n_cons, build_seconds=built - started,
+    base = dict(n_variables=model.nvariables(), n_constraints=model.nconstraints(), build_seconds=built - started,
                 solve_seconds=solved - built, iterations=simplex_iterations(solver))
     if status not in (OPTIMAL, FEASIBLE_TIME_LIMIT):
-        return PlanResult(status=status, objective=None, margin=None, revenue=None, orders=empty,
-                          message=describe_termination(results, options), **base)
+        return PlanResult(status=status, objective=None, margin=None, revenue=None,
+                          orders=pd.DataFrame(columns=ORDER_COLUMNS), message=describe_termination(results, options),
+                          **base)
     results.solution_loader.load_vars()
     duals = results.solution_loader.get_duals() if status == OPTIMAL else {}
     orders = pd.DataFrame(
         [(r, p, t, model.o[r, p, t].value or 0.0) for r, p, t in model.ORDERS],
-        columns=["rep_id", "product_id", "period", "orders"],
+        columns=ORDER_COLUMNS,
     )
     orders["orders"] = orders["orders"].clip(lower=0.0)
-    from optimizer.explain import binding_constraints, soft_slacks  # local: explain imports this module
-
     return PlanResult(
         status=status,
         objective=float(pyo.value(model.objective)),
@@ -340,7 +255,22 @@ def plan_targets(
         revenue=float(pyo.value(model.REV)),
         change_cost=float(pyo.value(model.change_penalty * model.CHANGE)),
         orders=orders,
-        slacks=soft_slacks(model),
-        binding=binding_constraints(model, duals, params),
+        slacks=soft_slacks(*model_slacks(model)),
+        binding=binding_constraints(model_duals(model, duals), params),
         **base,
     )
+
+
+def model_slacks(model: pyo.ConcreteModel) -> tuple[dict[str, float], dict[str, float], float]:
+    """The soft slacks' values: mix_short and mix_excess by product, and budget_excess."""
+    return ({p: model.mix_short[p].value or 0.0 for p in model.MIN_MIX},
+            {p: model.mix_excess[p].value or 0.0 for p in model.MAX_MIX},
+            model.budget_excess.value or 0.0)
+
+
+def model_duals(model: pyo.ConcreteModel, duals) -> dict[str, dict]:
+    """Row duals by explained family and constraint index, from Pyomo's {constraint data: dual}."""
+    families = dict(capacity=model.capacity, market=model.market, supply=model.supply_limit,
+                    mix_min=model.mix_min, mix_max=model.mix_max, budget=model.budget)
+    return {family: {index: duals.get(constraint[index]) for index in constraint}
+            for family, constraint in families.items()}

@@ -27,11 +27,13 @@ import pandas as pd
 
 from models.assumptions import AssumptionSet
 from models.dataset import Dataset, Plan, resolve_products
-from optimizer.cascade import component_targets, orders_array
-from optimizer.incentive import IncentiveResult, incentive_weights
+from optimizer.plan.cascade import component_targets, orders_array
+from optimizer.alignment.incentive import IncentiveResult, incentive_weights
 from optimizer.parameters import Parameters, effective_parameters
-from optimizer.plan_lp import PlanResult, plan_targets
-from optimizer.response import Curve, Simulation, simulate
+from optimizer.plan.results import PlanResult
+from optimizer.plan.targets import plan_targets
+from optimizer.alignment.payout import Curve, default_curve
+from optimizer.alignment.response import Simulation, simulate
 from optimizer.solve import ERROR, FEASIBLE_TIME_LIMIT, OPTIMAL, SolveOptions
 
 logger = logging.getLogger(__name__)
@@ -40,7 +42,6 @@ __all__ = ["Recommendation", "recommend", "simulate", "baseline_plans"]
 
 BASELINES = ("in_force", "flat_revenue", "gross_margin_share")
 LINEAR_UNCAPPED = ((0.0, 0.0), (1.0, 1.0), (1000.0, 1000.0))  # pay ∝ metric (flat only after 1000 × target)
-DEFAULT_CURVE = ((0.0, 0.0), (1.0, 1.0), (2.0, 2.0))  # no plan in force: linear, capped at 200 %
 EPSILONS = (0.02, 0.25)
 WEIGHT_TOLERANCE = 1e-6  # a weight below this pays less than a cent a year: the component is dropped
 CAPPED_AT_TARGET = ((0.0, 0.0), (1.0, 1.0))  # linear to the target, nothing above it: a capped quota plan  # strict margins (share of pay at target per selling hour) tried by the selection step
@@ -199,7 +200,7 @@ def candidate_components(dataset: Dataset, in_force_only: bool, *, per_product: 
 
 def budget_scale(params: Parameters, plan_result: PlanResult) -> float:
     """κ ≤ 1 so that pay at target, κ·Σ_{r,t} tvp, stays within comp_budget_rate × planned revenue."""
-    pay_at_target = float(params.target_variable_pay.sum()) * len(params.open_index)
+    pay_at_target = params.pay_at_target()
     budget = params.company.comp_budget_rate * (plan_result.revenue or 0.0)
     if pay_at_target <= 0 or budget >= pay_at_target:
         return 1.0
@@ -258,7 +259,7 @@ def recommend(
     planned = orders_array(params, orders)
     kappa = budget_scale(params, plan_result)
     in_force = dataset.plan
-    base_curve = in_force.curve if in_force is not None else pd.DataFrame(DEFAULT_CURVE, columns=["attainment", "payout"])
+    base_curve = in_force.curve if in_force is not None else default_curve()
     w0 = in_force.weights if in_force is not None else None
     margin = plan_result.margin
     max_change = dataset.company.max_weight_change

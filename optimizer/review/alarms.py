@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from models.dataset import Dataset
-from optimizer.cascade import component_metrics, orders_array
+from optimizer.plan.cascade import component_metrics, orders_array
 from optimizer.parameters import Parameters, effective_parameters
 
 CRITICAL, WARNING, WATCH, OK = "critical", "warning", "watch", "ok"

@@ -27,7 +27,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import highspy
 import numpy as np
@@ -35,49 +34,17 @@ import pandas as pd
 
 from models.assumptions import AssumptionSet
 from models.dataset import Dataset, Plan
-from optimizer.cascade import component_coefficients
+from optimizer.plan.cascade import component_coefficients
 from optimizer.parameters import Parameters, effective_parameters
-from optimizer.payout import pay_grid, target_grid
+from optimizer.alignment.payout import Curve, has_target, pay_grid, target_grid, weight_shares
+from optimizer.plan.targets import plan_targets
+from optimizer.solve import EXACT_MIP, OPTIMAL, highs_status, new_highs
 
 logger = logging.getLogger(__name__)
 
 TIE_BREAK = 1e-6  # §4.5: ties go against the company
 MIP_BATCH = 4  # (rep, period) blocks per MIP model
 INF = highspy.kHighsInf
-
-
-# --------------------------------------------------------------------------------------------
-# The payout curve as segments
-
-
-@dataclass(frozen=True)
-class Curve:
-    """f as breakpoints x_0 = 0 < … < x_n with values y; flat after x_n."""
-
-    x: np.ndarray
-    y: np.ndarray
-
-    @classmethod
-    def from_frame(cls, curve: pd.DataFrame) -> "Curve":
-        return cls(curve["attainment"].to_numpy(float), curve["payout"].to_numpy(float))
-
-    # cached: the simulator asks for these once per rep, period and component
-    @cached_property
-    def slopes(self) -> np.ndarray:
-        return np.diff(self.y) / np.diff(self.x)
-
-    @cached_property
-    def lengths(self) -> np.ndarray:
-        return np.diff(self.x)
-
-    @cached_property
-    def is_concave(self) -> bool:
-        """Slopes non-increasing, the last one ≥ 0 (the flat tail keeps it concave), f(0) = 0."""
-        slopes = np.append(self.slopes, 0.0)
-        return bool(self.y[0] == 0.0 and np.all(np.diff(slopes) <= 1e-12))
-
-    def __call__(self, attainment):
-        return np.interp(attainment, self.x, self.y, left=self.y[0], right=self.y[-1])
 
 
 # --------------------------------------------------------------------------------------------
@@ -110,10 +77,9 @@ def response_data(params: Parameters, plan: Plan) -> ResponseData:
     weights = plan.weights
     ids = plan.component_ids
     R, P, T, K = len(params.reps), len(params.products), len(open_t), len(ids)
-    has_target = np.stack([targets[k][:, open_t] > 0 for k in ids], axis=1)  # (R, K, T)
-    w = np.array([weights[k] for k in ids])[None, :, None]
-    total = (w * has_target).sum(axis=1, keepdims=True)
-    share = np.where(has_target & (total > 0), w / np.where(total > 0, total, 1.0), 0.0)
+    counted = np.stack([has_target(targets[k][:, open_t]) for k in ids])  # (K, R, T)
+    share = np.moveaxis(weight_shares(np.array([weights[k] for k in ids]), counted), 0, 1)  # (R, K, T)
+    has_target_rkt = np.moveaxis(counted, 0, 1)
     pay_weight = params.target_variable_pay[:, None, None] * share
     per_order = np.zeros((R, K, P, T))
     coefficients = component_coefficients(params, plan)
@@ -121,7 +87,7 @@ def response_data(params: Parameters, plan: Plan) -> ResponseData:
         coef = coefficients[k][:, :, open_t]
         target = targets[k][:, open_t]
         safe = np.where(target > 0, target, 1.0)
-        per_order[:, ki] = np.where(has_target[:, ki][:, None, :], coef / safe[:, None, :], 0.0)
+        per_order[:, ki] = np.where(has_target_rkt[:, ki][:, None, :], coef / safe[:, None, :], 0.0)
     return ResponseData(hours=params.hours_available[:, open_t], hours_per_order=h, cap=cap, effort=effort,
                         margin=margin, pay_weight=pay_weight, attainment_per_order=per_order,
                         curve=Curve.from_frame(plan.curve))
@@ -247,28 +213,12 @@ def _incremental_component(b: _Builder, o: np.ndarray, coef: np.ndarray, value: 
             b.row([delta[j], gate], [1.0, -lengths[j]], -INF, 0.0)  # δ_j ≤ L_j·z
 
 
-def _highs(threads: int | None = None) -> highspy.Highs:
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("mip_rel_gap", 0.0)
-    h.setOptionValue("mip_abs_gap", 1e-9)
-    h.setOptionValue("primal_feasibility_tolerance", 1e-9)
-    h.setOptionValue("dual_feasibility_tolerance", 1e-9)
-    h.setOptionValue("mip_feasibility_tolerance", 1e-9)
-    for heuristic in ("rins", "rens", "root_reduced_cost", "zi_round", "shifting"):
-        h.setOptionValue(f"mip_heuristic_run_{heuristic}", False)  # sub-MIPs dominate on tiny models
-    if threads is not None:
-        h.setOptionValue("threads", int(threads))
-    return h
-
-
 def _solve(h: highspy.Highs, b: _Builder) -> np.ndarray:
     h.clearModel()
     h.passModel(b.lp())
     h.run()
-    status = h.getModelStatus()
-    if status != highspy.HighsModelStatus.kOptimal:
-        raise RuntimeError(f"rep response model ended with {h.modelStatusToString(status)}")
+    if highs_status(h) != OPTIMAL:
+        raise RuntimeError(f"rep response model ended with {h.modelStatusToString(h.getModelStatus())}")
     return np.asarray(h.getSolution().col_value)
 
 
@@ -283,7 +233,7 @@ def simulate_orders(data: ResponseData) -> tuple[np.ndarray, int]:
     """
     R, P, T = data.cap.shape
     orders = np.zeros((R, P, T))
-    h = _highs()
+    h = new_highs(settings=EXACT_MIP)
     pairs = [(r, t) for r in range(R) for t in range(T) if np.any(data.cap[r, :, t] > 0)]
     if not pairs:  # nobody can sell anything: no model to solve
         return orders, 0
@@ -386,8 +336,6 @@ def simulate(
     started = time.perf_counter()
     params = params or effective_parameters(dataset, assumptions)
     if plan_margin is None:
-        from optimizer.plan_lp import plan_targets
-
         result = plan_targets(dataset, assumptions, params=params)
         plan_margin = result.margin
     grid, chosen, solved = simulate_grid(params, plan)

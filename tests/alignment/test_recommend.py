@@ -12,10 +12,10 @@ from api.cli import app
 from models.assumptions import load_assumptions
 from models.dataset import dataset_from_tables, load_dataset
 from models.synthetic import synthetic_tables
-from optimizer.recommend import recommend
+from optimizer.alignment.recommend import recommend
 from tests.instances import tiny_tables
 
-SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "sample"
+SAMPLE = Path(__file__).resolve().parents[2] / "datasets" / "sample"
 runner = CliRunner()
 
 
@@ -117,7 +117,7 @@ def test_cli_simulate_rejects_a_plan_that_does_not_match(tmp_path):
 
 def test_degenerate_markets_give_no_efficiency_rather_than_a_crash_or_nonsense():
     from models.dataset import dataset_from_tables
-    from optimizer.recommend import recommend
+    from optimizer.alignment.recommend import recommend
     from tests.instances import tiny_tables
 
     nothing_to_sell = recommend(dataset_from_tables(tiny_tables(demand={"A": 0, "B": 0})))

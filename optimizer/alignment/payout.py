@@ -5,39 +5,93 @@
 K_r are the components whose target for the rep and period is > 0, W_r = Σ_{k∈K_r} ω[k] (so the
 weight of a component without a target is spread over the others), and f is the piecewise-linear
 payout curve, flat after its last point (the cap). metric_k is linear in the rep's orders (see
-`optimizer.cascade.component_metrics`). Every intermediate figure is returned so that a rep or an
+`optimizer.plan.cascade.component_metrics`). Every intermediate figure is returned so that a rep or an
 auditor can reproduce the pay by hand.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cached_property
+
 import numpy as np
 import pandas as pd
 
 from models.dataset import Plan
-from optimizer.cascade import component_metrics, orders_array
+from optimizer.plan.cascade import component_metrics, orders_array
 from optimizer.parameters import Parameters
 
 
-def payout_curve(curve: pd.DataFrame):
-    """f(attainment): linear between the curve's points, flat after the last point."""
-    xs = curve["attainment"].to_numpy(float)
-    ys = curve["payout"].to_numpy(float)
+@dataclass(frozen=True)
+class Curve:
+    """The payout curve f: breakpoints x_0 = 0 < … < x_n with values y, linear between, flat after x_n.
 
-    def f(attainment):
-        return np.interp(attainment, xs, ys, left=ys[0], right=ys[-1])
+    The one definition of f: the payout calculator evaluates it, the response model (§4.5) reads its
+    segments, the incentive LP (§4.4) its slopes around attainment 1.
+    """
 
-    return f
+    x: np.ndarray
+    y: np.ndarray
+
+    @classmethod
+    def from_frame(cls, curve: pd.DataFrame) -> "Curve":
+        return cls(curve["attainment"].to_numpy(float), curve["payout"].to_numpy(float))
+
+    # cached: the simulator asks for these once per rep, period and component
+    @cached_property
+    def slopes(self) -> np.ndarray:
+        return np.diff(self.y) / np.diff(self.x)
+
+    @cached_property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.x)
+
+    @cached_property
+    def is_concave(self) -> bool:
+        """Slopes non-increasing, the last one ≥ 0 (the flat tail keeps it concave), f(0) = 0."""
+        slopes = np.append(self.slopes, 0.0)
+        return bool(self.y[0] == 0.0 and np.all(np.diff(slopes) <= 1e-12))
+
+    def __call__(self, attainment):
+        return np.interp(attainment, self.x, self.y, left=self.y[0], right=self.y[-1])
+
+
+# No plan in force: one linear curve, capped at 200 % attainment.
+DEFAULT_CURVE = ((0.0, 0.0), (1.0, 1.0), (2.0, 2.0))
+
+
+def default_curve() -> pd.DataFrame:
+    """The payout curve table used when no plan is in force (DEFAULT_CURVE)."""
+    return pd.DataFrame(DEFAULT_CURVE, columns=["attainment", "payout"])
 
 
 def target_grid(params: Parameters, plan: Plan) -> dict[str, np.ndarray]:
-    """T[r,k,t] as one (R, T) array per component (0 where the plan sets no target)."""
+    """T[r,k,t] as one (R, T) array per component of the plan (0 where the plan sets no target)."""
     ri = {r: i for i, r in enumerate(params.reps)}
     ti = {t: i for i, t in enumerate(params.periods)}
     out = {k: np.zeros((len(params.reps), len(params.periods))) for k in plan.component_ids}
     for k, frame in plan.targets.groupby("component_id", sort=False):
-        out[k][frame["rep_id"].map(ri).to_numpy(), frame["period"].map(ti).to_numpy()] = frame["target"].to_numpy(float)
+        if k in out:  # a plan's targets name (rep, component, period) once, so this is an assignment
+            np.add.at(out[k], (frame["rep_id"].map(ri).to_numpy(), frame["period"].map(ti).to_numpy()),
+                      frame["target"].to_numpy(float))
     return out
+
+
+def has_target(target: np.ndarray) -> np.ndarray:
+    """Where a component counts for a rep and period: its target is > 0 (K_r of §4.3)."""
+    return target > 0
+
+
+def weight_shares(weights: np.ndarray, counted: np.ndarray) -> np.ndarray:
+    """ω[k]/W_r with W_r = Σ_{k∈K_r} ω[k], 0 outside K_r and where W_r = 0.
+
+    `weights` (K,) in component order; `counted` a boolean array with the components on axis 0
+    (K, ...), e.g. `has_target` of each component's targets. Returns the shares, shaped like `counted`.
+    """
+    w = np.asarray(weights, dtype=float).reshape((-1,) + (1,) * (counted.ndim - 1))
+    total = (w * counted).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(counted & (total > 0), w / np.where(total > 0, total, 1.0), 0.0)
 
 
 def pay_by_component(params: Parameters, plan: Plan, grid: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
@@ -48,18 +102,18 @@ def pay_by_component(params: Parameters, plan: Plan, grid: np.ndarray) -> dict[s
     """
     metrics = component_metrics(params, grid, plan)
     targets = target_grid(params, plan)
-    f = payout_curve(plan.curve)
-    weights = plan.weights
-    has_target = {k: targets[k] > 0 for k in plan.component_ids}
-    total_weight = sum(weights[k] * has_target[k] for k in plan.component_ids)  # W_r per (r, t)
+    f = Curve.from_frame(plan.curve)
+    ids = plan.component_ids
+    counted = {k: has_target(targets[k]) for k in ids}
+    shares = weight_shares(np.array([plan.weights[k] for k in ids]), np.stack([counted[k] for k in ids])) \
+        if ids else np.zeros((0,) + (len(params.reps), len(params.periods)))
     tvp = params.target_variable_pay[:, None]
     out = {}
-    for k in plan.component_ids:
+    for ki, k in enumerate(ids):
         with np.errstate(divide="ignore", invalid="ignore"):
-            attainment = np.where(has_target[k], metrics[k] / np.where(has_target[k], targets[k], 1.0), np.nan)
-            share = np.where(has_target[k] & (total_weight > 0),
-                             weights[k] / np.where(total_weight > 0, total_weight, 1.0), 0.0)
-        payout = np.where(has_target[k], f(np.nan_to_num(attainment)), 0.0)
+            attainment = np.where(counted[k], metrics[k] / np.where(counted[k], targets[k], 1.0), np.nan)
+        share = shares[ki]
+        payout = np.where(counted[k], f(np.nan_to_num(attainment)), 0.0)
         out[k] = {"metric": metrics[k], "target": targets[k], "attainment": attainment, "curve_payout": payout,
                   "effective_weight": share, "pay": tvp * share * payout}
     return out

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 import yaml
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # running `pytest` without installing the package
-    sys.path.insert(0, str(ROOT))
+from models.assumptions import load_assumptions
+from models.dataset import dataset_from_tables, load_dataset
+from models.synthetic import synthetic_tables, write_tables
 
-from models.synthetic import synthetic_tables, write_tables  # noqa: E402
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 SAMPLE = ROOT / "datasets" / "sample"
 
@@ -313,23 +313,24 @@ def test_sample_is_what_the_script_builds(tmp_path):
         assert (out / rel).read_bytes() == (SAMPLE / rel).read_bytes(), rel
 
 
-# --- loading (models/dataset.py, written alongside) -----------------------------------------------
+# --- loading (models/dataset.py) -----------------------------------------------------------------
 
 
 def test_sample_and_generated_datasets_load(tables, tmp_path):
-    dataset = pytest.importorskip("models.dataset")
-    dataset.load_dataset(SAMPLE)
+    assert load_dataset(SAMPLE).company.name
     write_tables(tables, tmp_path / "gen")
-    dataset.load_dataset(tmp_path / "gen")
+    generated = load_dataset(tmp_path / "gen")
+    assert len(generated.rep_ids) == len(tables["reps.csv"])
     for size in SIZES:
         reps, products, markets, periods, closed = size
-        dataset.dataset_from_tables(synthetic_tables(reps=reps, products=products, markets=markets,
-                                                     periods=periods, seed=9, closed_periods=closed))
+        dataset = dataset_from_tables(synthetic_tables(reps=reps, products=products, markets=markets,
+                                                       periods=periods, seed=9, closed_periods=closed))
+        assert (len(dataset.rep_ids), len(dataset.product_ids), len(dataset.market_ids)) == (reps, products, markets)
+        assert len(dataset.company.closed_periods) == closed
 
 
 def test_sample_assumptions_load():
-    dataset = pytest.importorskip("models.dataset")
-    assumptions = pytest.importorskip("models.assumptions")
-    ds = dataset.load_dataset(SAMPLE)
+    dataset = load_dataset(SAMPLE)
     for name in ("south-freeze", "us-upturn"):
-        assumptions.load_assumptions(SAMPLE / "assumptions" / f"{name}.yaml", ds)
+        assumption_set = load_assumptions(SAMPLE / "assumptions" / f"{name}.yaml", dataset)
+        assert assumption_set.name and assumption_set.adjustments

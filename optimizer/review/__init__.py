@@ -1,0 +1,2 @@
+"""The review of actuals against the plan: `alarms` (attainment and pay alarms per rep, team,
+market and company)."""
