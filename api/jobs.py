@@ -33,7 +33,7 @@ from models.errors import InputError
 
 logger = logging.getLogger(__name__)
 
-REVIEW, BENCHMARK = "review", "benchmark"
+REVIEW, BENCHMARK, SWEEP = "review", "benchmark", "sweep"
 
 
 class JobFailed(RuntimeError):
@@ -50,7 +50,7 @@ class JobRunner:
                  handlers: dict[str, JobHandler] | None = None):
         self.session_factory = session_factory
         self.settings = settings
-        self.handlers = handlers or {REVIEW: run_review, BENCHMARK: run_benchmark}
+        self.handlers = handlers or {REVIEW: run_review, BENCHMARK: run_benchmark, SWEEP: run_sweep_job}
         self.executor = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="comptune-job")
         self.futures: dict[int, Future] = {}
 
@@ -178,6 +178,29 @@ def review_plan_lp(job: JobRow, dataset: Any, assumptions: Any, options: Any, se
                                        warm=warm_out)
             session.commit()
     return plan_result, plan_lp
+
+
+def run_sweep_job(job: JobRow, session_factory: sessionmaker, settings: Settings) -> tuple[dict, dict]:
+    """A scenario sweep (optimizer/review/sweep.py) through the executor the settings name."""
+    from models.sweep import parse_sweep
+    from optimizer.executor import ExecutorError, open_executor
+    from optimizer.review.sweep import run_sweep
+
+    with session_factory() as session:
+        dataset_row = session.get(DatasetRow, job.dataset_id)
+        if dataset_row is None:
+            raise JobFailed("the dataset of this sweep is gone")
+        dataset = store.build_dataset(session=session, dataset=dataset_row, plan_version=job.plan_version)
+        session.rollback()
+    spec = parse_sweep(job.params["sweep"], dataset, file="sweep", max_scenarios=settings.max_sweep_scenarios)
+    try:
+        with open_executor(workers=settings.sweep_workers) as executor:
+            result = run_sweep(dataset, spec, executor=executor, time_limit=job.time_limit_s)
+    except ExecutorError as error:
+        raise JobFailed(str(error)) from error
+    payload = jsonable(result.to_json())
+    summary = {k: payload[k] for k in ("name", "mode", "criterion", "n_scenarios", "seconds", "choice")}
+    return summary, payload
 
 
 def review_outputs(recommendation: Any, *, currency: str) -> tuple[dict, dict]:

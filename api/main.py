@@ -19,7 +19,7 @@ from api.db import store
 from api.db.session import make_engine, make_session_factory, migrate
 from api.deps import Services
 from api.jobs import JobRunner
-from api.routers import actuals, alarms, assumption_sets, audit, benchmarks, health, plans, reviews
+from api.routers import actuals, alarms, assumption_sets, audit, benchmarks, health, plans, reviews, sweeps
 from api.settings import Settings, get_settings
 from models.errors import InputError
 
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None, *, job_handlers: dict | None = 
     app = FastAPI(title="comptune", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
                   generate_unique_id_function=unique_id)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (health, assumption_sets, reviews, plans, actuals, alarms, audit, benchmarks):
+    for module in (health, assumption_sets, reviews, plans, actuals, alarms, audit, benchmarks, sweeps):
         app.include_router(module.router)
     add_error_handlers(app)
     return app
