@@ -61,6 +61,8 @@ HORIZON_FAMILIES = ("mix_min", "mix_max", "budget")  # the rows that link the pe
 HORIZON_SLACKS = ("mix_short", "mix_excess", "budget_excess")  # their slack columns, in the same order
 GAP_TOLERANCE = 1e-9  # relative gap between the master's plan and the Lagrangian bound at which we stop
 MAX_ROUNDS = 200  # Dantzig–Wolfe rounds before handing the LP to the monolithic solver
+SMOOTHING = 0.5  # Wentges smoothing of the prices towards the best bound's
+DW_TIME_FACTOR = 20.0  # Dantzig–Wolfe may take this many times the first block pass, then monolithic (a guard)
 FEASIBILITY_TOLERANCE = 1e-7  # relative (to the row's scale) excess on a horizon row that counts as kept
 LIVE_MODELS = 24  # live block models kept per process (two 12-period plans)
 # Below this many order variables the monolithic LP solves in a second or two and the blocks'
@@ -338,33 +340,54 @@ class PeriodDecomposition:
             result = self._result(x_blocks, [s.row_dual for s in solutions], prices, iterations, started)
             return result, self._warm_start(bases, prices, final), stats
 
-        # Dantzig–Wolfe over the horizon rows.
+        # Dantzig–Wolfe over the horizon rows, prices smoothed towards the best bound so far
+        # (Wentges): the blocks are priced at α·centre + (1 − α)·master duals, which damps the
+        # oscillation of plain column generation; a block answer joins the master when its reduced
+        # cost at the master's own duals is positive. Budget: DW_TIME_FACTOR × the first block pass.
         stats.horizon_rows_bind = True
+        first_pass = time.perf_counter() - started
         proposals: list[list[BlockSolution]] = [[s] for s in solutions]
+        best_upper, centre, centre_duals = float("inf"), None, None
+        smooth = True
         for round_ in range(1, MAX_ROUNDS + 1):
             stats.rounds = round_
             master = self._master(proposals)
             if master is None:
                 stats.fallback = "the master LP did not solve"
                 break
-            lower, prices, mu, weights = master
+            lower, master_prices, mu, weights = master
+            prices = master_prices if centre is None or not smooth else \
+                SMOOTHING * centre + (1.0 - SMOOTHING) * master_prices
             solutions = price_all(prices)
             if solutions is None:
                 return self._monolithic(stats, remaining(), started, bases, prices)
             iterations += sum(s.iterations for s in solutions)
             upper = sum(s.value for s in solutions) + float(prices @ self.horizon_rhs)
-            gap = upper - lower
-            logger.debug("decomposition round %d: master %.10g, bound %.10g, gap %.3g", round_, lower, upper, gap)
+            if upper < best_upper:
+                best_upper, centre, centre_duals = upper, prices, [s.row_dual for s in solutions]
+            gap = best_upper - lower
+            logger.debug("decomposition round %d: master %.10g, bound %.10g, gap %.3g", round_, lower, best_upper, gap)
             if gap <= GAP_TOLERANCE * max(1.0, abs(lower)):
                 x_blocks = [sum(w * p.x for w, p in zip(weights[t], proposals[t]) if w > 0)
                             for t in range(len(self.blocks))]
-                result = self._result(x_blocks, [s.row_dual for s in solutions], prices, iterations, started)
-                return result, self._warm_start(bases, prices, final), stats
+                result = self._result(x_blocks, centre_duals, centre, iterations, started)
+                return result, self._warm_start(bases, centre, final), stats
+            added = 0
             for t, s in enumerate(solutions):
-                if s.value - mu[t] > GAP_TOLERANCE * max(1.0, abs(s.value)):
+                reduced = s.margin - float(master_prices @ s.link_activity) - mu[t]
+                if reduced > GAP_TOLERANCE * max(1.0, abs(s.margin)):
                     proposals[t].append(s)
+                    added += 1
+            if not added and not (smooth and centre is not None):
+                stats.fallback = "column generation stalled short of the gap tolerance"
+                break
+            smooth = bool(added)  # a mis-priced round: price at the master's own duals next
             if remaining() == 0.0:
                 stats.fallback = "time limit reached in the decomposition"
+                break
+            if time.perf_counter() - started > (1.0 + DW_TIME_FACTOR) * first_pass:
+                stats.fallback = (f"the master did not close the gap within {DW_TIME_FACTOR:g} × the first "
+                                  f"block pass ({round_} rounds)")
                 break
         else:
             stats.fallback = f"the master did not close the gap in {MAX_ROUNDS} rounds"
