@@ -172,6 +172,7 @@ def review_plan_lp(job: JobRow, dataset: Any, assumptions: Any, options: Any, se
         plan_result, warm_out, plan_lp = plan_for_review(
             params, in_force, options=options, warm=warm, executor=executor,
             min_orders=settings.plan_decompose_min_orders)
+    logger.info("review %s plan LP: %s", job.id, plan_lp)
     if warm_out is not None:
         with session_factory() as session:
             store.save_plan_warm_start(session=session, dataset_id=job.dataset_id, plan_version=job.plan_version,

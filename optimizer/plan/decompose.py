@@ -63,6 +63,7 @@ GAP_TOLERANCE = 1e-9  # relative gap between the master's plan and the Lagrangia
 MAX_ROUNDS = 200  # Dantzig–Wolfe rounds before handing the LP to the monolithic solver
 SMOOTHING = 0.5  # Wentges smoothing of the prices towards the best bound's
 DW_TIME_FACTOR = 20.0  # Dantzig–Wolfe may take this many times the first block pass, then monolithic (a guard)
+DW_MIN_SECONDS = 60.0  # ... but never less than this (small plans: the first pass is only milliseconds)
 FEASIBILITY_TOLERANCE = 1e-7  # relative (to the row's scale) excess on a horizon row that counts as kept
 LIVE_MODELS = 24  # live block models kept per process (two 12-period plans)
 # Below this many order variables the monolithic LP solves in a second or two and the blocks'
@@ -385,7 +386,7 @@ class PeriodDecomposition:
             if remaining() == 0.0:
                 stats.fallback = "time limit reached in the decomposition"
                 break
-            if time.perf_counter() - started > (1.0 + DW_TIME_FACTOR) * first_pass:
+            if time.perf_counter() - started > first_pass + max(DW_MIN_SECONDS, DW_TIME_FACTOR * first_pass):
                 stats.fallback = (f"the master did not close the gap within {DW_TIME_FACTOR:g} × the first "
                                   f"block pass ({round_} rounds)")
                 break

@@ -167,3 +167,15 @@ def test_one_block_per_open_period_and_few_horizon_rows():
     assert decomposition.n_horizon_rows <= 2 * len(params.products) + 1
     n_cols = sum(b.matrix.shape[1] for b in decomposition.blocks) + len(decomposition.horizon_slacks)
     assert n_cols == decomposition.layout.n_cols
+
+
+def test_bench_times_the_blocks_beside_the_floor():
+    """`comptune bench`'s decomposed path agrees with the floor (HiGHS alone) on a binding instance."""
+    from optimizer.bench import run_benchmark
+
+    result = run_benchmark(reps=12, products=6, periods=4, markets=2, binding_mix=True, pyomo=False)
+    assert result["name"].endswith("-binding") and result["horizon_rows_bind"] is True
+    assert result["decomposed_objective_rel_diff"] <= EXACT
+    assert result["decomposed_resolve_objective_rel_diff"] <= EXACT
+    assert result["decomposed_ratio"] > 0 and result["agree"]
+    assert result["decomposed_resolve_blocks"] <= result["blocks"] == 4
