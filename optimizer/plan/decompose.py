@@ -131,17 +131,21 @@ class BlockSolution:
 _LIVE: OrderedDict[str, highspy.Highs] = OrderedDict()  # per process: block key -> live model
 
 
+# HiGHS basis statuses are pybind enums; building them one by one with HighsBasisStatus(code) cost
+# seconds per plan at 648 k columns, indexing a list of the five a fraction of that.
+_STATUS_ENUMS = [highspy.HighsBasisStatus(code) for code in range(5)]  # kLower .. kNonbasic
+
+
 def _basis_of(highs: highspy.Highs) -> BlockBasis:
     basis = highs.getBasis()
-    return BlockBasis(col_status=np.fromiter((int(s) for s in basis.col_status), dtype=np.int8),
-                      row_status=np.fromiter((int(s) for s in basis.row_status), dtype=np.int8))
+    return BlockBasis(col_status=np.array(basis.col_status, dtype=np.int8),
+                      row_status=np.array(basis.row_status, dtype=np.int8))
 
 
 def _set_basis(highs: highspy.Highs, basis: BlockBasis) -> bool:
-    to_status = highspy.HighsBasisStatus
     hb = highspy.HighsBasis()
-    hb.col_status = [to_status(int(s)) for s in basis.col_status]
-    hb.row_status = [to_status(int(s)) for s in basis.row_status]
+    hb.col_status = [_STATUS_ENUMS[code] for code in basis.col_status.tolist()]
+    hb.row_status = [_STATUS_ENUMS[code] for code in basis.row_status.tolist()]
     hb.valid = True
     return highs.setBasis(hb) != highspy.HighsStatus.kError
 
@@ -150,7 +154,7 @@ def solve_block(task: BlockTask) -> BlockSolution:
     """Solve one block at the given horizon prices, warm from this process's live model or a basis."""
     started = time.perf_counter()
     block = task.block
-    priced = block.cost - block.link.T @ task.prices
+    priced = block.cost - block.link.T @ task.prices if task.prices.any() else block.cost
     highs = _LIVE.pop(block.key, None)
     warm = highs is not None
     if highs is None:
