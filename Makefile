@@ -1,7 +1,9 @@
 # One command each: `make run` sets up and serves the tactical review service on the sample company
-# (embedded SQLite); `make test` sets up and passes the tests. Both create .venv on first use and
+# (embedded SQLite; `make run PORT=8080 HOST=0.0.0.0` to listen elsewhere); `make test` sets up and passes the tests. Both create .venv on first use and
 # install comptune with its test extras. `make demo` runs the command-line review on the sample.
 PYTHON ?= python3
+PORT ?= 8000
+HOST ?= 127.0.0.1
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -20,8 +22,8 @@ run: serve
 
 serve: $(STAMP)
 	$(BIN)/comptune load datasets/sample
-	$(BIN)/comptune token ensure-admin
-	$(BIN)/comptune serve
+	COMPTUNE_PUBLIC_URL="$${COMPTUNE_PUBLIC_URL:-http://$(HOST):$(PORT)}" $(BIN)/comptune token ensure-admin
+	$(BIN)/comptune serve --host $(HOST) --port $(PORT)
 
 demo: $(STAMP)
 	$(BIN)/comptune solve datasets/sample --assumptions datasets/sample/assumptions/south-freeze.yaml --out out/sample

@@ -16,20 +16,21 @@ one process; the pool gives the concurrency).
 from __future__ import annotations
 
 import logging
-import math
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Callable
 
-import numpy as np
-import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import store
 from api.db.tables import DatasetRow, JobRow
+from api.serialize import frame_to_json, jsonable
 from api.settings import Settings
 from models.assumptions import parse_assumptions
 from models.errors import InputError
+
+if TYPE_CHECKING:  # the optimizer is imported by the handlers only, so the service starts fast
+    from optimizer.alignment.recommend import Recommendation
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ class JobRunner:
             handler = self.handlers[job.kind]
             summary, result = handler(job, self.session_factory, self.settings)
             status = store.SUCCEEDED
-        except (JobFailed, InputError) as exc:
+        except (JobFailed, InputError, store.Conflict) as exc:
             status, error = store.FAILED, str(exc)
         except Exception as exc:
             logger.exception("job %s failed", job_id)
@@ -145,7 +146,7 @@ def run_review(job: JobRow, session_factory: sessionmaker, settings: Settings) -
     recommendation = recommend(dataset, assumptions, options=options,
                                in_force_only=bool(job.params.get("in_force_only", False)), plan_result=plan_result)
     if recommendation.status not in (OPTIMAL, FEASIBLE_TIME_LIMIT):
-        message = recommendation.message or getattr(recommendation.plan_result, "message", "") or ""
+        message = recommendation.message or recommendation.plan_result.message
         raise JobFailed(f"no usable recommendation: solver status {recommendation.status}"
                         + (f" ({message})" if message else ""))
     summary, result = review_outputs(recommendation, currency=dataset.company.currency)
@@ -204,39 +205,36 @@ def run_sweep_job(job: JobRow, session_factory: sessionmaker, settings: Settings
     return summary, payload
 
 
-def review_outputs(recommendation: Any, *, currency: str) -> tuple[dict, dict]:
+def review_outputs(recommendation: Recommendation, *, currency: str) -> tuple[dict, dict]:
     """The stored summary (cheap status) and result (tables, explanation, the plan to accept)."""
-    from api.db.store import frame_to_json
-
+    plan, plan_result = recommendation.plan, recommendation.plan_result
+    if plan is None:
+        raise JobFailed(f"no recommended plan (solver status {recommendation.status})")
     comparison = jsonable(recommendation.comparison.to_dict(orient="records"))
-    by_plan = {row.get("plan"): row for row in comparison}
-    recommended, in_force = by_plan.get("recommended"), by_plan.get("in_force")
+    by_plan = {row["plan"]: row for row in comparison}
+    recommended, in_force = by_plan.get("recommended", {}), by_plan.get("in_force", {})
     effect: dict[str, float | None] = {}
     for key in ("margin", "revenue", "alignment_efficiency"):
-        a = (recommended or {}).get(key)
-        b = (in_force or {}).get(key)
+        a, b = recommended.get(key), in_force.get(key)
         effect[key] = (a - b) if isinstance(a, (int, float)) and isinstance(b, (int, float)) else None
-    plan_result = recommendation.plan_result
-    slacks = list(getattr(plan_result, "slacks", []) or [])
+    slacks = jsonable(plan_result.slacks)
+    binding = jsonable(plan_result.binding)
     summary = {
         "solver_status": recommendation.status, "currency": currency, "effect": effect,
-        "comparison": comparison, "adjustments": int(len(recommendation.adjustments)), "soft_slacks": slacks,
-        "selected": str(getattr(recommendation, "selected", "") or ""),
-        "message": str(getattr(recommendation, "message", "") or ""),
+        "comparison": comparison, "adjustments": len(recommendation.adjustments), "soft_slacks": slacks,
+        "selected": recommendation.selected, "message": recommendation.message,
     }
-    plan = recommendation.plan
     result = {
         "adjustments": frame_to_json(recommendation.adjustments),
         "weight_changes": frame_to_json(recommendation.weight_changes),
         "explanation": {
-            "solver_status": getattr(plan_result, "status", recommendation.status),
-            "binding": list(getattr(plan_result, "binding", []) or []),
+            "solver_status": plan_result.status,
+            "binding": binding,
             "soft_slacks": slacks,
-            "messages": [str(b.get("message", b)) for b in getattr(plan_result, "binding", []) or []]
-            + [str(sl.get("message", sl)) for sl in slacks],
-            "incentive_binding": [str(b) for b in (recommendation.binding or [])],
+            "messages": [b["message"] for b in binding] + [s["message"] for s in slacks],
+            "incentive_binding": list(recommendation.binding),
         },
-        "alignment": getattr(recommendation, "alignment", None),
+        "alignment": jsonable(recommendation.alignment),
         "recommended_plan": {
             "components": frame_to_json(plan.components[["component_id", "metric", "products", "weight"]]),
             "curve": frame_to_json(plan.curve[["attainment", "payout"]]),
@@ -254,24 +252,3 @@ def run_benchmark(job: JobRow, session_factory: sessionmaker, settings: Settings
         raise JobFailed(f"benchmarks are not available in this build: {exc}") from None
     params = {k: v for k, v in job.params.items() if k in ("reps", "products", "periods", "markets", "seed", "repeats")}
     return None, bench(**params)
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON values: numpy scalars unwrapped, non-finite floats as null, frames as records."""
-    if value is None or isinstance(value, (str, bool, int)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, np.generic):
-        return jsonable(value.item())
-    if isinstance(value, np.ndarray):
-        return [jsonable(v) for v in value.tolist()]
-    if isinstance(value, pd.DataFrame):
-        return jsonable(value.to_dict(orient="records"))
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [jsonable(v) for v in value]
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)

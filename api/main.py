@@ -6,10 +6,13 @@ uvicorn. On startup the schema is migrated to head and interrupted jobs are mark
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI, Request, status
+from fastapi import Depends, FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -19,9 +22,11 @@ from api.db import store
 from api.db.session import make_engine, make_session_factory, migrate
 from api.deps import Services
 from api.jobs import JobRunner
-from api.routers import actuals, alarms, assumption_sets, audit, benchmarks, health, plans, reviews, sweeps
+from api.routers import actuals, alarms, assumption_sets, audit, benchmarks, health, me, plans, reviews, sweeps
+from api.routers.common import reject_unknown_query
+from api.web import pages
 from api.settings import Settings, get_settings
-from models.errors import InputError
+from models.errors import InputError, key_path
 
 logger = logging.getLogger(__name__)
 
@@ -60,12 +65,49 @@ def create_app(settings: Settings | None = None, *, job_handlers: dict | None = 
             engine.dispose()
 
     app = FastAPI(title="comptune", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
-                  generate_unique_id_function=unique_id)
+                  generate_unique_id_function=unique_id, docs_url=None, redoc_url=None,
+                  default_response_class=SafeJSONResponse, dependencies=[Depends(reject_unknown_query)])
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (health, assumption_sets, reviews, plans, actuals, alarms, audit, benchmarks, sweeps):
+    for module in (health, me, assumption_sets, reviews, plans, actuals, alarms, audit, benchmarks, sweeps):
         app.include_router(module.router)
+    pages.mount(app)  # the workbench at /, /docs and /static: every asset served from the package
     add_error_handlers(app)
+    app.openapi = lambda: documented_errors(app)
     return app
+
+
+class SafeJSONResponse(JSONResponse):
+    """JSON as UTF-8; a string that cannot be encoded (a lone surrogate stored before the input
+    checks existed) is sent \\u-escaped instead of failing the request."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, ensure_ascii=True, allow_nan=False, indent=None,
+                              separators=(",", ":")).encode("ascii")
+
+
+def documented_errors(app: FastAPI) -> dict:
+    """The OpenAPI document with the error bodies the service really sends: every 422 is an
+    `ErrorPublic` ({detail, errors}), not FastAPI's `HTTPValidationError`."""
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    from fastapi.openapi.utils import get_openapi
+
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    error_ref = {"$ref": "#/components/schemas/ErrorPublic"}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            response = operation.get("responses", {}).get("422")
+            if response is not None:
+                response["content"] = {"application/json": {"schema": error_ref}}
+                if response.get("description") == "Validation Error":
+                    response["description"] = "Bad input (a parameter out of range or malformed); `errors` names each field."
+    for name in ("HTTPValidationError", "ValidationError"):
+        schema.get("components", {}).get("schemas", {}).pop(name, None)
+    app.openapi_schema = schema
+    return schema
 
 
 # ---------------------------------------------------------------------------------------------
@@ -77,44 +119,51 @@ def add_error_handlers(app: FastAPI) -> None:
     async def validation_error(request: Request, exc: RequestValidationError):
         errors = [validation_problem(err) for err in exc.errors()]
         if any(err.get("type") == "json_invalid" for err in exc.errors()):
-            return JSONResponse({"detail": "the body is not valid JSON", "errors": errors}, status.HTTP_400_BAD_REQUEST)
-        return JSONResponse({"detail": "bad input: " + "; ".join(f"{e['field'] or 'body'}: {e['message']}"
-                                                                  for e in errors[:5]),
-                             "errors": errors}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+            return SafeJSONResponse({"detail": "the body is not valid JSON", "errors": errors},
+                                    status.HTTP_400_BAD_REQUEST)
+        summary = "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors[:5])
+        return SafeJSONResponse({"detail": f"bad input: {summary}", "errors": errors},
+                                status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     @app.exception_handler(InputError)
     async def input_error(request: Request, exc: InputError):
         errors = [{"field": p.column, "message": p.message, "file": p.file, "line": p.line} for p in exc.problems]
-        return JSONResponse({"detail": "bad input: " + "; ".join(f"{e['field'] or e['file']}: {e['message']}"
-                                                                  for e in errors[:5]),
-                             "errors": errors}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+        summary = "; ".join(f"{e['field'] or e['file']}: {e['message']}" for e in errors[:5])
+        return SafeJSONResponse({"detail": f"bad input: {summary}", "errors": errors},
+                                status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
-        return JSONResponse({"detail": exc.detail, "errors": []}, exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+            # Starlette names only the methods of the first route matching the path; a path such as
+            # /v1/reviews has a GET route and a POST route.
+            headers["Allow"] = ", ".join(allowed_methods(app, request))
+        return SafeJSONResponse({"detail": exc.detail, "errors": []}, exc.status_code, headers=headers or None)
 
     @app.exception_handler(store.NotFound)
     async def not_found(request: Request, exc: store.NotFound):
-        return JSONResponse({"detail": str(exc), "errors": []}, status.HTTP_404_NOT_FOUND)
+        return SafeJSONResponse({"detail": str(exc), "errors": []}, status.HTTP_404_NOT_FOUND)
 
     @app.exception_handler(store.Conflict)
     async def conflict(request: Request, exc: store.Conflict):
-        return JSONResponse({"detail": str(exc), "errors": []}, status.HTTP_409_CONFLICT)
+        return SafeJSONResponse({"detail": str(exc), "errors": []}, status.HTTP_409_CONFLICT)
+
+
+def allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    """Every method the OpenAPI document lists for the request's path."""
+    methods: set[str] = set()
+    for template, operations in app.openapi().get("paths", {}).items():
+        if re.fullmatch(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)), request.url.path):
+            methods |= {method.upper() for method in operations}
+    return sorted(methods)
 
 
 def validation_problem(err: dict) -> dict:
     """A pydantic error as {field, message, file}: the key path without pydantic's type tags."""
     loc = list(err.get("loc", ()))
     where = loc.pop(0) if loc and loc[0] in ("body", "query", "path", "header") else "body"
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif "[" in str(part) or "(" in str(part) or str(part) in ("PeriodRange",):
-            continue
-        else:
-            path += ("." if path else "") + str(part)
+    path = key_path(loc)
     message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
     if err.get("type") == "json_invalid":
         message = f"not valid JSON: {err.get('ctx', {}).get('error', message)}"

@@ -14,8 +14,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.assumptions import AssumptionSet
+from models.limits import MAX_ACTUALS_ROWS, MAX_ID, MAX_QUANTITY, Ident, Reason
 
-FiniteNonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Quantity = Annotated[float, Field(ge=0, le=MAX_QUANTITY, allow_inf_nan=False)]
 
 SOUTH_FREEZE = {
     "name": "south-freeze",
@@ -66,7 +67,7 @@ class AssumptionSetCreate(AssumptionSet):
     """A market-assumption set (DESIGN.md §2). `parent` is an id or a name (that name's newest
     version); without it, a set whose name exists becomes the next version of that name."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [SOUTH_FREEZE]})
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [SOUTH_FREEZE]})
 
 
 class AssumptionChange(BaseModel):
@@ -105,9 +106,10 @@ class AssumptionSetsPublic(BaseModel):
 class ReviewCreate(BaseModel):
     """Start a tactical review (§4.6) of the plan in force under a stored assumption set."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"assumption_set_id": 1, "time_limit_s": 60}]})
+    model_config = ConfigDict(extra="forbid", strict=True,
+                              json_schema_extra={"examples": [{"assumption_set_id": 1, "time_limit_s": 60}]})
 
-    assumption_set_id: int = Field(..., ge=1, description="Id of a stored assumption set.")
+    assumption_set_id: int = Field(..., ge=1, le=MAX_ID, description="Id of a stored assumption set.")
     time_limit_s: float | None = Field(None, gt=0, allow_inf_nan=False,
                                        description="Solver time limit for each solve of the review (seconds); "
                                                    "the service default when omitted.")
@@ -130,7 +132,8 @@ class ReviewSummary(BaseModel):
         ..., description="Recommended minus keeping the plan in force: margin, revenue, alignment_efficiency.")
     comparison: list[ComparisonRow] = Field(..., description="The recommendation against the plan in force and the baselines.")
     adjustments: int = Field(..., description="Rows in the plan adjustments table.")
-    soft_slacks: list[dict] = Field(default_factory=list, description="Soft constraints that needed slack.")
+    soft_slacks: list[dict] = Field(default_factory=list, description="Soft constraints that needed slack (the "
+                                                                      "budget's only for approver and admin).")
     selected: str = Field("", description="Which candidate weighting the engine kept, and why.")
     message: str = Field("", description="A caveat from the engine, if any.")
     pay_visible: bool = Field(..., description="Whether pay figures are shown to the caller's role.")
@@ -143,12 +146,12 @@ class ReviewSummary(BaseModel):
 class DecisionCreate(BaseModel):
     """Accept or reject a review's recommendation (approver or admin)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [
         {"decision": "accept", "reason": "Freeze confirmed by the regional VP.", "plan_version": 1}]})
 
     decision: Literal["accept", "reject"] = Field(..., description="accept makes the recommendation the plan in force.")
-    reason: str = Field(..., min_length=1, max_length=5_000, description="Why (kept in the audit log).")
-    plan_version: int = Field(..., ge=1, description="The plan version the decider believes is in force; "
+    reason: Reason = Field(..., min_length=1, description="Why (kept in the audit log).")
+    plan_version: int = Field(..., ge=1, le=MAX_ID, description="The plan version the decider believes is in force; "
                                                      "409 when it no longer is.")
 
 
@@ -204,6 +207,7 @@ class ReviewsPublic(BaseModel):
 
 class AdjustmentRow(BaseModel):
     rep_id: str = Field(..., description="Rep.")
+    market_id: str | None = Field(None, description="The rep's market.")
     component_id: str = Field(..., description="Plan component (KPI the rep is paid on).")
     period: str = Field(..., description="Open period.")
     in_force: float | None = Field(None, description="Target in force.")
@@ -222,15 +226,17 @@ class WeightChangeRow(BaseModel):
 
 
 class AdjustmentsPublic(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"review_id": 1, "count": 1, "data": [
-        {"rep_id": "R25", "component_id": "revenue", "period": "2026-04", "in_force": 151000.0, "recommended": 98000.0,
+    model_config = ConfigDict(json_schema_extra={"examples": [{"review_id": 1, "count": 1, "total": 1, "offset": 0, "data": [
+        {"rep_id": "R25", "market_id": "south", "component_id": "revenue", "period": "2026-04", "in_force": 151000.0, "recommended": 98000.0,
          "delta": -53000.0, "reason": "re-planned from the plan LP under assumptions 'south-freeze'"}],
         "weight_changes": [{"component_id": "revenue", "metric": "revenue", "products": "*", "in_force": 0.7,
                             "recommended": 0.4, "delta": -0.3}]}]})
 
     review_id: int = Field(..., description="The review.")
-    data: list[AdjustmentRow] = Field(..., description="Plan adjustments per rep, component and period.")
-    count: int = Field(..., description="Rows of `data`.")
+    data: list[AdjustmentRow] = Field(..., description="Plan adjustments per rep, component and period (this page).")
+    count: int = Field(..., description="Rows of `data` (this page).")
+    total: int = Field(..., description="Rows matching the filters, before paging.")
+    offset: int = Field(0, description="Rows skipped before this page.")
     weight_changes: list[WeightChangeRow] = Field(..., description="Component weight changes.")
 
 
@@ -273,6 +279,31 @@ class PlanPublic(BaseModel):
     targets: list[dict] | None = Field(None, description="rep_id, component_id, period, target (with ?targets=true).")
 
 
+class PlanDiffPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"a": 1, "b": 2,
+        "components": [{"component_id": "revenue", "metric": "revenue", "products": "*", "op": "reweighted",
+                        "weight_a": 0.7, "weight_b": 0.4, "delta": -0.3},
+                       {"component_id": "margin", "metric": "margin", "products": "*", "op": "added",
+                        "weight_a": None, "weight_b": 0.3, "delta": 0.3}],
+        "curve_a": [{"attainment": 0.0, "payout": 0.0}, {"attainment": 1.0, "payout": 1.0}],
+        "curve_b": [{"attainment": 0.0, "payout": 0.0}, {"attainment": 1.0, "payout": 1.0}], "curve_changed": False,
+        "targets_changed": 1, "targets_by_component": [{"component_id": "revenue", "total_a": 151000.0,
+                                                        "total_b": 98000.0, "change_share": -0.350993}],
+        "target_changes": [{"rep_id": "R25", "component_id": "revenue", "period": "2026-04", "target_a": 151000.0,
+                            "target_b": 98000.0, "delta": -53000.0}]}]})
+
+    a: int = Field(..., description="The version compared from.")
+    b: int = Field(..., description="The version compared to.")
+    components: list[dict] = Field(..., description="Per component: op (added, removed, reweighted, unchanged), "
+                                                    "weight_a, weight_b, delta.")
+    curve_a: list[dict] = Field(..., description="Payout curve of version a.")
+    curve_b: list[dict] = Field(..., description="Payout curve of version b.")
+    curve_changed: bool = Field(..., description="Whether the payout curve differs.")
+    targets_changed: int = Field(..., description="Target rows (rep, component, period) that differ at the cent.")
+    targets_by_component: list[dict] = Field(..., description="Per component: total target in a and b, change share.")
+    target_changes: list[dict] = Field(..., description="The changed target rows, largest change first (at most `rows`).")
+
+
 class PlansPublic(BaseModel):
     data: list[PlanPublic] = Field(..., description="Plan versions, oldest first.")
     count: int = Field(..., description="Number of versions.")
@@ -284,28 +315,28 @@ class PlansPublic(BaseModel):
 
 
 class ActualIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    rep_id: str = Field(..., min_length=1, description="Rep id.")
-    product_id: str = Field(..., min_length=1, description="Product id, or `*` for rep-level activity.")
-    period: str = Field(..., min_length=1, description="A closed period label.")
-    orders: FiniteNonNegative = Field(0.0, description="Orders (must be 0 on `*` rows).")
-    calls: FiniteNonNegative = Field(0.0, description="Calls.")
-    meetings: FiniteNonNegative = Field(0.0, description="Meetings.")
-    quotes: FiniteNonNegative = Field(0.0, description="Quotes.")
+    rep_id: Ident = Field(..., description="Rep id.")
+    product_id: Ident = Field(..., description="Product id, or `*` for rep-level activity.")
+    period: Ident = Field(..., description="A closed period label.")
+    orders: Quantity = Field(0.0, description="Orders (must be 0 on `*` rows).")
+    calls: Quantity = Field(0.0, description="Calls.")
+    meetings: Quantity = Field(0.0, description="Meetings.")
+    quotes: Quantity = Field(0.0, description="Quotes.")
 
 
 class ActualsUpsert(BaseModel):
     """Actuals to insert or replace by (rep_id, product_id, period). Sending the same rows again
     changes nothing. `current_period` closes periods up to it first (it only moves forward)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [{
         "current_period": "2026-03",
         "rows": [{"rep_id": "R01", "product_id": "plc-classic", "period": "2026-03", "orders": 1,
                   "calls": 26, "meetings": 5, "quotes": 3}]}]})
 
-    rows: list[ActualIn] = Field(..., min_length=1, max_length=500_000, description="Actuals rows.")
-    current_period: str | None = Field(None, description="Close the periods up to this one before upserting.")
+    rows: list[ActualIn] = Field(..., min_length=1, max_length=MAX_ACTUALS_ROWS, description="Actuals rows.")
+    current_period: Ident | None = Field(None, description="Close the periods up to this one before upserting.")
 
 
 class ActualsUpsertPublic(BaseModel):
@@ -315,6 +346,9 @@ class ActualsUpsertPublic(BaseModel):
     updated: int = Field(..., description="Rows whose figures changed.")
     unchanged: int = Field(..., description="Rows already stored with the same figures.")
     current_period: str | None = Field(None, description="The company's last closed period after the request.")
+    missing_reps: dict[str, list[str]] = Field(default_factory=dict, description="Periods this request closed, "
+                                               "each with the reps that have no actuals row in it (their figures count as zero).")
+    warnings: list[str] = Field(default_factory=list, description="The same, as sentences.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -345,11 +379,12 @@ class AlarmPublic(BaseModel):
     metric: str = Field(..., description="revenue, margin, orders, quotes, meetings or calls.")
     products: str = Field(..., description="Products of the KPI (`*`, group:NAME or ids).")
     product_ids: list[str] = Field(..., description="The product ids covered.")
-    actual_to_date: float = Field(..., description="Actual metric over the closed periods.")
-    target_to_date: float = Field(..., description="Target over the closed periods.")
+    actual_to_date: float | None = Field(..., description="Actual metric over the closed periods (null if not finite).")
+    target_to_date: float | None = Field(..., description="Target over the closed periods (null if not finite).")
     pace: float | None = Field(None, description="actual_to_date ÷ target_to_date.")
-    target_year: float = Field(..., description="Target over all periods.")
-    forecast_year: float = Field(..., description="Run-rate forecast: actual ÷ closed periods × all periods.")
+    target_year: float | None = Field(..., description="Target over all periods (null if not finite).")
+    forecast_year: float | None = Field(..., description="Run-rate forecast: actual ÷ closed periods × all periods "
+                                                         "(null if not finite).")
     forecast_attainment: float | None = Field(None, description="forecast_year ÷ target_year.")
     needed_per_period: float | None = Field(None, description="(funnel) What each open period needs.")
     activity_per_period: float | None = Field(None, description="(funnel) What the calls lead to per period.")
@@ -362,8 +397,9 @@ class AlarmPublic(BaseModel):
 
 
 class AlarmsPublic(BaseModel):
-    data: list[AlarmPublic] = Field(..., description="Alarms, worst first.")
-    count: int = Field(..., description="Number of alarms returned.")
+    data: list[AlarmPublic] = Field(..., description="Alarms, worst first (this page).")
+    count: int = Field(..., description="Number of alarms matching the filters, before paging (`data` holds at most `limit`).")
+    offset: int = Field(0, description="Alarms skipped before this page.")
     current_period: str | None = Field(None, description="Last closed period.")
     plan_version: int | None = Field(None, description="Plan version the alarms measure against.")
     thresholds: dict[str, float] = Field(..., description="Severity thresholds on pace or funnel coverage.")
@@ -391,13 +427,14 @@ class AuditPublic(BaseModel):
 class BenchmarkCreate(BaseModel):
     """Run a benchmark on a synthetic instance (as a job)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reps": 50, "products": 8, "periods": 12}]})
+    model_config = ConfigDict(extra="forbid", strict=True,
+                              json_schema_extra={"examples": [{"reps": 50, "products": 8, "periods": 12}]})
 
     reps: int = Field(..., ge=1, le=5_000, description="Reps of the synthetic instance.")
     products: int = Field(..., ge=1, le=200, description="Products.")
     periods: int = Field(12, ge=1, le=36, description="Periods.")
     markets: int = Field(8, ge=1, le=100, description="Markets.")
-    seed: int = Field(0, ge=0, description="Seed of the generator.")
+    seed: int = Field(0, ge=0, le=MAX_ID, description="Seed of the generator.")
     repeats: int = Field(1, ge=1, le=10, description="Repetitions.")
 
 

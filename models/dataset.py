@@ -10,16 +10,21 @@ has to guess.
 
 from __future__ import annotations
 
+import io
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from models.errors import InputError, ProblemCollector, RenamedFiles
+from models.errors import InputError, ProblemCollector, RenamedFiles, unknown_id, valid_ids_hint
+from models.limits import (
+    MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_NUMBER, MAX_PERIOD_LENGTH, MAX_QUANTITY, MIN_NONZERO, SUSPECT_TEXT,
+    magnitude_problem, safe_yaml_load, text_problem,
+)
 
 METRICS = ("revenue", "margin", "orders", "quotes", "meetings", "calls")
 ALL_PRODUCTS = "*"
@@ -40,6 +45,7 @@ class Column:
     default: float | str | None = None
     rule: Callable[[pd.Series], pd.Series] | None = None  # True where the value is acceptable
     rule_text: str = ""
+    maximum: float = MAX_NUMBER  # largest magnitude of a number (models/limits.py)
 
 
 def _nonneg(s: pd.Series) -> pd.Series:
@@ -130,10 +136,10 @@ SCHEMAS: dict[str, list[Column]] = {
         Column("rep_id", "id"),
         Column("product_id", "id"),
         Column("period", "id"),
-        Column("orders", required=False, default=0.0, **NONNEG),
-        Column("calls", required=False, default=0.0, **NONNEG),
-        Column("meetings", required=False, default=0.0, **NONNEG),
-        Column("quotes", required=False, default=0.0, **NONNEG),
+        Column("orders", required=False, default=0.0, maximum=MAX_QUANTITY, **NONNEG),
+        Column("calls", required=False, default=0.0, maximum=MAX_QUANTITY, **NONNEG),
+        Column("meetings", required=False, default=0.0, maximum=MAX_QUANTITY, **NONNEG),
+        Column("quotes", required=False, default=0.0, maximum=MAX_QUANTITY, **NONNEG),
     ],
 }
 
@@ -283,9 +289,10 @@ def read_tables(path: str | Path) -> dict[str, object]:
     company_file = root / "company.yaml"
     if company_file.is_file():
         try:
-            tables["company.yaml"] = yaml.safe_load(company_file.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise InputError.single("company.yaml", f"not valid YAML: {exc}") from None
+            text = company_file.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError.single("company.yaml", f"not UTF-8 text: {exc}") from None
+        tables["company.yaml"] = safe_yaml_load(text, file="company.yaml") or {}
     for name in (*DATASET_FILES, *PLAN_FILES, "actuals.csv"):
         file = root / name
         if file.is_file():
@@ -296,12 +303,35 @@ def read_tables(path: str | Path) -> dict[str, object]:
 def read_csv(file: Path, name: str) -> pd.DataFrame:
     """Read a CSV file as text cells so that validation, not pandas, decides what a value means."""
     try:
-        frame = pd.read_csv(file, dtype=str, keep_default_na=False, skipinitialspace=True)
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError.single(name, f"not a readable CSV file: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return parse_csv(text, name)
+
+
+def parse_csv(text: str, name: str) -> pd.DataFrame:
+    """The text cells of a CSV document, strictly: a header row naming each column once, and no row
+    with more fields than the header (blank lines are skipped; a short row's missing cells are
+    empty). Errors name the line."""
+    try:
+        # header=None: pandas must not take a first row with an extra field as an index column
+        cells = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False,
+                            skipinitialspace=True)
     except pd.errors.EmptyDataError:
         raise InputError.single(name, "file is empty (a header row is required)") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError.single(name, f"not a readable CSV file: {exc}") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
+    except pd.errors.ParserError as exc:
+        extra = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if extra:
+            expected, line, saw = (int(g) for g in extra.groups())
+            raise InputError.single(name, f"row has {saw} fields, the header has {expected}", line=line) from None
+        raise InputError.single(name, f"not a readable CSV file: {str(exc).strip()}") from None
+    header = [str(c).strip() for c in cells.iloc[0]]
+    problems = ProblemCollector()
+    for column in sorted({c for c in header if header.count(c) > 1}):
+        problems.add(name, "column appears twice in the header", line=1, column=column)
+    problems.raise_if_any()
+    frame = cells.iloc[1:].reset_index(drop=True)
+    frame.columns = header
     return frame
 
 
@@ -345,6 +375,12 @@ def validate_table(table: object, name: str, problems: ProblemCollector) -> pd.D
             if col.kind == "id":
                 for i in np.flatnonzero((values == "").to_numpy() | raw.isna().to_numpy()):
                     problems.add(name, "value is missing", line=int(lines[i]), column=col.name)
+            longest = MAX_ID_LENGTH if col.kind == "id" else MAX_NAME_LENGTH
+            suspect = (values.str.len() > longest) | values.str.contains(SUSPECT_TEXT, regex=True)
+            for i in np.flatnonzero(suspect.to_numpy(dtype=bool)):
+                value = values.iloc[i]
+                problems.add(name, text_problem(value) or f"longer than {longest} characters (got {len(value):,})",
+                             line=int(lines[i]), column=col.name)
             out[col.name] = values
             continue
         if pd.api.types.is_numeric_dtype(raw):
@@ -364,6 +400,11 @@ def validate_table(table: object, name: str, problems: ProblemCollector) -> pd.D
         infinite = np.isinf(numbers.to_numpy()) & ~blank.to_numpy()
         for i in np.flatnonzero(infinite):
             problems.add(name, f"must be finite (got {raw.iloc[i]!r})", line=int(lines[i]), column=col.name)
+        size = np.abs(numbers.to_numpy(dtype=float))
+        finite = ~np.isnan(size) & ~infinite & ~blank.to_numpy()
+        for i in np.flatnonzero(finite & ((size > col.maximum) | ((size > 0) & (size < MIN_NONZERO)))):
+            problems.add(name, magnitude_problem(float(numbers.iloc[i]), maximum=col.maximum) or "out of range",
+                         line=int(lines[i]), column=col.name)
         if col.rule is not None:
             checkable = ~numbers.isna() & ~pd.Series(infinite | blank.to_numpy(), index=numbers.index)
             broken = checkable & ~col.rule(numbers.fillna(0.0))
@@ -394,8 +435,9 @@ def check_reference(
     if frame is None:
         return
     unknown = ~frame[column].isin(known)
+    hint = valid_ids_hint(known)
     for i in np.flatnonzero(unknown.to_numpy()):
-        problems.add(name, f"unknown {what} {frame[column].iloc[i]!r}", line=i + 2, column=column)
+        problems.add(name, f"unknown {what} {frame[column].iloc[i]!r} {hint}", line=i + 2, column=column)
 
 
 def validate_company(raw: object, problems: ProblemCollector) -> Company | None:
@@ -415,13 +457,27 @@ def validate_company(raw: object, problems: ProblemCollector) -> Company | None:
             problems.add(name, "required key is missing", column=key)
         else:
             values[key] = str(raw[key])
+            problem = text_problem(values[key]) or (
+                f"longer than {MAX_NAME_LENGTH} characters" if len(values[key]) > MAX_NAME_LENGTH else None)
+            if problem:
+                problems.add(name, problem, column=key)
     periods = raw.get("periods")
     if not isinstance(periods, list) or not periods:
         problems.add(name, "required: a non-empty list of period labels", column="periods")
         periods = []
     labels = [str(p) for p in periods]
+    for i, label in enumerate(labels):
+        problem = text_problem(label) or ("must not be empty" if not label.strip() else None) or (
+            f"longer than {MAX_PERIOD_LENGTH} characters" if len(label) > MAX_PERIOD_LENGTH else None)
+        if problem or isinstance(periods[i], (list, dict)):
+            problems.add(name, problem or "must be a label, not a list or mapping", column=f"periods[{i}]")
     if len(set(labels)) != len(labels):
-        problems.add(name, "period labels must be unique", column="periods")
+        dup = next(label for label in labels if labels.count(label) > 1)
+        problems.add(name, f"period labels must be unique ({dup!r} is listed twice)", column="periods")
+    else:
+        for before_label, label in out_of_order(labels):
+            problems.add(name, f"periods are out of order: {label!r} comes after {before_label!r}",
+                         column="periods")
     values["periods"] = tuple(labels)
     current = raw.get("current_period")
     if current is not None and str(current) not in labels:
@@ -440,12 +496,33 @@ def validate_company(raw: object, problems: ProblemCollector) -> Company | None:
         value = float(value)
         if not math.isfinite(value):
             problems.add(name, f"must be finite (got {value!r})", column=key)
+        elif magnitude_problem(value):
+            problems.add(name, magnitude_problem(value), column=key)
         elif value < minimum or (strict and value <= minimum):
             problems.add(name, f"must be {'>' if strict else '≥'} {minimum:g} (got {value:g})", column=key)
         values[key] = value
     if len(problems.problems) > before:
         return None
     return Company(**values)  # type: ignore[arg-type]
+
+
+PERIOD_FORMATS = (
+    (re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$"), lambda m: (int(m[1]), int(m[2]), int(m[3] or 0))),  # 2026-04(-01)
+    (re.compile(r"^(\d{4})-?Q([1-4])$"), lambda m: (int(m[1]), int(m[2]), 0)),  # 2026-Q2
+    (re.compile(r"^(\d+)$"), lambda m: (int(m[1]), 0, 0)),  # 1, 2, 3
+)
+
+
+def out_of_order(labels: list[str]) -> list[tuple[str, str]]:
+    """(earlier, later) pairs where a label sorts before the one listed ahead of it. Checked only
+    when every label has one recognised calendar form (YYYY-MM, YYYY-MM-DD, YYYY-Qn or a number);
+    other labels are taken in the order given."""
+    for pattern, key in PERIOD_FORMATS:
+        matches = [pattern.match(label) for label in labels]
+        if all(matches):
+            keys = [key(m) for m in matches]
+            return [(labels[i], labels[i + 1]) for i in range(len(keys) - 1) if keys[i + 1] <= keys[i]]
+    return []
 
 
 def resolve_products(spec: str, product_ids: list[str], groups: dict[str, list[str]]) -> list[str] | str:
@@ -456,14 +533,14 @@ def resolve_products(spec: str, product_ids: list[str], groups: dict[str, list[s
     if spec.startswith(GROUP_PREFIX):
         group = spec[len(GROUP_PREFIX) :].strip()
         if group not in groups:
-            return f"unknown product group {group!r}"
+            return unknown_id("product group", group, groups)
         return list(groups[group])
     ids = [part.strip() for part in spec.split(";") if part.strip()]
     unknown = [p for p in ids if p not in set(product_ids)]
     if not ids:
         return "names no product"
     if unknown:
-        return f"unknown product id {unknown[0]!r}"
+        return unknown_id("product id", unknown[0], product_ids)
     return ids
 
 
@@ -537,6 +614,10 @@ def dataset_from_tables(tables: dict[str, object], *, source: str = "<memory>") 
     company = validate_company(tables["company.yaml"], problems)
     frames = {name: validate_table(tables[name], name, problems) for name in DATASET_FILES}
     products, markets, reps, funnel, rep_products, demand = (frames[n] for n in DATASET_FILES)
+    for name, frame in frames.items():
+        if frame is not None and len(frame) == 0:
+            problems.add(name, "has no data rows (a header alone describes no "
+                               f"{name.removesuffix('.csv').replace('_', ' ')}; at least one row is needed)")
     problems.raise_if_any()
     assert company is not None and products is not None and markets is not None and reps is not None
 
@@ -574,7 +655,8 @@ def dataset_from_tables(tables: dict[str, object], *, source: str = "<memory>") 
         checked = validate_table(tables["actuals.csv"], "actuals.csv", problems)
         if checked is not None:
             actuals = checked
-            validate_actuals(actuals, company, rep_ids, product_ids, "actuals.csv", problems)
+            check_actuals(actuals, periods=company.periods, closed=company.closed_periods, rep_ids=rep_ids,
+                          product_ids=product_ids, file="actuals.csv", problems=problems)
     problems.raise_if_any()
 
     full = len(market_ids) * len(product_ids) * len(periods)
@@ -585,23 +667,42 @@ def dataset_from_tables(tables: dict[str, object], *, source: str = "<memory>") 
     )
 
 
-def validate_actuals(
-    actuals: pd.DataFrame, company: Company, rep_ids: set[str], product_ids: set[str], name: str,
-    problems: ProblemCollector,
+def check_actuals(
+    actuals: pd.DataFrame, *, periods: Sequence[str], closed: Iterable[str] | None, rep_ids: Iterable[str],
+    product_ids: Iterable[str], file: str, problems: ProblemCollector,
+    locate: Callable[[int, str], tuple[str, int | None, str]] | None = None, closing_hint: str = "",
 ) -> None:
-    """Actuals name known reps and products (or `*` for rep-level activity) in closed periods."""
-    check_reference(actuals, name, "rep_id", rep_ids, "rep", problems)
-    check_reference(actuals, name, "product_id", product_ids | {ALL_PRODUCTS}, "product", problems)
-    check_reference(actuals, name, "period", set(company.periods), "period (not listed in company.yaml)", problems)
-    closed = set(company.closed_periods)
-    for i in np.flatnonzero((~actuals["period"].isin(closed) & actuals["period"].isin(set(company.periods))).to_numpy()):
-        problems.add(
-            name, f"period {actuals['period'].iloc[i]!r} is not closed (current_period is {company.current_period!r})",
-            line=int(i) + 2, column="period",
-        )
+    """The one check of actuals rows (the loader, the API and `comptune pay` use it): known reps and
+    products (or `*` for rep-level activity, which carries no orders) in periods the company lists
+    and, unless `closed` is None, in closed periods.
+
+    `actuals` holds the typed columns of `actuals.csv` (see `validate_table`); `locate(i, column)`
+    gives (file, line, column) of row i when the rows did not come from a file (default: `file`,
+    line i + 2)."""
+    where = locate or (lambda i, column: (file, i + 2, column))
+
+    def add(i: int, column: str, message: str) -> None:
+        at_file, line, at_column = where(int(i), column)
+        problems.add(at_file, message, line=line, column=at_column)
+
+    listed = set(periods)
+    for column, known, what in (("rep_id", set(rep_ids), "rep"),
+                                ("product_id", set(product_ids) | {ALL_PRODUCTS}, "product"),
+                                ("period", listed, "period (not listed in company.yaml)")):
+        unknown = np.flatnonzero((~actuals[column].isin(known)).to_numpy())
+        hint = valid_ids_hint(known) if len(unknown) else ""
+        for i in unknown:
+            add(i, column, f"unknown {what} {actuals[column].iloc[i]!r} {hint}")
+    if closed is not None:
+        open_rows = ~actuals["period"].isin(set(closed)) & actuals["period"].isin(listed)
+        closed_list = [p for p in periods if p in set(closed)]
+        current = closed_list[-1] if closed_list else None
+        for i in np.flatnonzero(open_rows.to_numpy()):
+            add(i, "period", f"period {actuals['period'].iloc[i]!r} is not closed (current_period is {current!r}"
+                             f"{closing_hint})")
     star_orders = (actuals["product_id"] == ALL_PRODUCTS) & (actuals["orders"] > 0)
     for i in np.flatnonzero(star_orders.to_numpy()):
-        problems.add(name, "orders need a product id (`*` rows carry activity only)", line=int(i) + 2, column="orders")
+        add(i, "orders", "orders need a product id (`*` rows carry activity only)")
 
 
 def load_plan(path: str | Path, dataset: Dataset) -> Plan:

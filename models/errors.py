@@ -12,6 +12,22 @@ from dataclasses import dataclass
 from typing import Callable
 
 MAX_PROBLEMS_REPORTED = 20
+VALID_IDS_SHOWN = 5
+
+
+def valid_ids_hint(valid) -> str:
+    """"(valid: central, east, …, 3 more)": the first few of `valid`, sorted."""
+    ids = sorted({str(v) for v in valid})
+    if not ids:
+        return "(there are none)"
+    more = f", … {len(ids) - VALID_IDS_SHOWN} more" if len(ids) > VALID_IDS_SHOWN else ""
+    return f"(valid: {', '.join(ids[:VALID_IDS_SHOWN])}{more})"
+
+
+def unknown_id(what: str, value: object, valid) -> str:
+    """"unknown market 'nord' (valid: central, east, …, 3 more)": the message for an id that is not
+    in `valid`, listing the first few valid ones so that a user sees what the data calls them."""
+    return f"unknown {what} {value!r} {valid_ids_hint(valid)}"
 
 
 @dataclass(frozen=True)
@@ -80,3 +96,21 @@ class RenamedFiles(ProblemCollector):
 
     def add(self, file: str, message: str, *, line: int | None = None, column: str | None = None) -> None:
         self.inner.add(self.rename(file), message, line=line, column=column)
+
+
+_TYPE_TAGS = {"str", "int", "float", "bool", "list", "dict", "PeriodRange", "constrained-str", "constrained-int",
+              "constrained-float", "json-or-python", "lax-or-strict"}
+
+
+def key_path(loc: tuple | list) -> str:
+    """A pydantic error location as a key path such as adjustments[0].demand, without the type
+    tags pydantic inserts for unions and validators (`int`, `function-after[...]`, ...)."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif str(part) in _TYPE_TAGS or "[" in str(part) or "(" in str(part):
+            continue
+        else:
+            out += ("." if out else "") + str(part)
+    return out

@@ -1,7 +1,18 @@
-# Services the storage and API tests need in CI: a local PostgreSQL with a `comptune_test` database.
+# Services the storage, API and browser tests need in CI: a local PostgreSQL with a `comptune_test`
+# database, and Debian's Chromium for the workbench test (tests/web, Playwright drives
+# /usr/bin/chromium; Playwright never downloads a browser of its own).
 # `.ci/run` sources this file (as root on a fresh Debian 12 machine) before `make test`; it exports
 # COMPTUNE_TEST_POSTGRES_URL, which makes tests/api run against PostgreSQL as well as SQLite.
 # Safe to source again: every step checks what is already there.
+
+_ci_chromium_setup() {
+  if ! command -v chromium >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq chromium >/dev/null
+  fi
+  echo "Chromium ready: $(chromium --version 2>/dev/null || echo 'chromium --version failed')"
+}
 
 _ci_pg_setup() {
   local password=comptune
@@ -41,3 +52,5 @@ SQL
 }
 _ci_pg_setup
 unset -f _ci_pg_setup
+_ci_chromium_setup
+unset -f _ci_chromium_setup

@@ -97,13 +97,7 @@ def test_each_package_imports_only_the_layers_below_it(package):
     assert not wrong, wrong
 
 
-@pytest.mark.parametrize("package", [
-    "models",
-    "optimizer",
-    pytest.param("api", marks=pytest.mark.xfail(
-        strict=True, reason="api/cli.py ↔ api/cli_align.py and cli_service.py: removed on the branch that "
-                            "reworks the service's edges (issue 8); drop this mark when that is merged")),
-])
+@pytest.mark.parametrize("package", PACKAGES)
 def test_no_import_cycles(package):
     cycle = find_cycle(import_graph(), package)
     assert cycle is None, " → ".join(cycle)

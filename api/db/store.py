@@ -11,17 +11,17 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import secrets
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -29,9 +29,11 @@ from api.db.tables import (
     ActualRow, AssumptionSetRow, AuditRow, DatasetRow, DatasetTableRow, DecisionRow, JobRow, PlanBlockRow,
     PlanVersionRow, TokenRow, utcnow,
 )
-from models.assumptions import AssumptionSet
+from api.serialize import frame_from_json, frame_to_json
+from models.assumptions import AssumptionSet, parse_assumptions
 from models.dataset import DATASET_FILES, Dataset, Plan, dataset_from_tables, read_tables
 from models.errors import InputError, Problem
+from models.limits import MAX_ID
 
 logger = logging.getLogger(__name__)
 
@@ -57,31 +59,7 @@ class NoDataset(Conflict):
 
 
 # --------------------------------------------------------------------------------------------
-# Frames as JSON
-
-
-def frame_to_json(frame: pd.DataFrame) -> dict:
-    """A table as {columns, data} with JSON-safe cells (non-finite numbers become null)."""
-    data = []
-    for row in frame.itertuples(index=False, name=None):
-        data.append([_cell(v) for v in row])
-    return {"columns": [str(c) for c in frame.columns], "data": data}
-
-
-def _cell(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, (bool,)):
-        return value
-    if hasattr(value, "item"):  # numpy scalar
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def frame_from_json(content: dict) -> pd.DataFrame:
-    return pd.DataFrame(content["data"], columns=content["columns"])
+# Times
 
 
 def as_utc(value: datetime | None) -> datetime | None:
@@ -148,7 +126,7 @@ def load_dataset_folder(*, session: Session, path: str | Path, actor: str = "cli
         session.add(DatasetTableRow(dataset_id=row.id, name=name, content=frame_to_json(tables[name])))
     if dataset.plan is not None:
         create_plan_version(session=session, dataset_id=row.id, version=1, plan=dataset.plan,
-                            origin=f"loaded from {path}", review_id=None, created_by=actor)
+                            origin=f"loaded from {path}"[:200], review_id=None, created_by=actor)
         row.plan_version = 1
     if len(dataset.actuals):
         upsert_actuals(session=session, dataset_id=row.id, rows=dataset.actuals.to_dict(orient="records"))
@@ -182,7 +160,22 @@ def build_dataset(*, session: Session, dataset: DatasetRow, plan_version: int | 
         tables["plan/targets.csv"] = frame_from_json(plan.targets)
     if with_actuals:
         tables["actuals.csv"] = actuals_frame(session=session, dataset_id=dataset.id)
-    return dataset_from_tables(tables, source=f"database dataset {dataset.id}")
+    return _revalidated(tables, dataset)
+
+
+def reference_dataset(*, session: Session, dataset: DatasetRow) -> Dataset:
+    """The dataset's ids and periods (no plan, no actuals): what an assumption's scope may name."""
+    return _revalidated(dataset_tables(session=session, dataset=dataset), dataset)
+
+
+def _revalidated(tables: dict[str, object], dataset: DatasetRow) -> Dataset:
+    """Stored tables validated again; data stored before today's checks that fails them is a
+    Conflict (409: load a corrected dataset), not an error of the request that reads it."""
+    try:
+        return dataset_from_tables(tables, source=f"database dataset {dataset.id}")
+    except InputError as error:
+        raise Conflict(f"the stored dataset {dataset.id} does not pass the input checks any more; load a "
+                       f"corrected dataset with `comptune load`: {error}") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -235,6 +228,15 @@ def actuals_frame(*, session: Session, dataset_id: int) -> pd.DataFrame:
     for c in ACTUAL_MEASURES:
         frame[c] = frame[c].astype(float)
     return frame
+
+
+def reps_with_actuals(*, session: Session, dataset_id: int, periods: list[str]) -> dict[str, set[str]]:
+    """For each of `periods`, the reps that have at least one actuals row in it."""
+    out: dict[str, set[str]] = {period: set() for period in periods}
+    for rep_id, period in session.execute(select(ActualRow.rep_id, ActualRow.period).distinct()
+                                          .where(ActualRow.dataset_id == dataset_id, ActualRow.period.in_(periods))):
+        out[period].add(rep_id)
+    return out
 
 
 def upsert_actuals(*, session: Session, dataset_id: int, rows: Iterable[dict]) -> dict[str, int]:
@@ -292,10 +294,29 @@ def set_current_period(*, session: Session, dataset: DatasetRow, period: str) ->
 # Assumption sets
 
 
+ASSUMPTION_SET_ATTEMPTS = 20
+
+
 def create_assumption_set(*, session: Session, dataset_id: int, assumptions: AssumptionSet,
                           created_by: str) -> AssumptionSetRow:
     """Store a new immutable set. Its parent is the one it names (an id or a name, meaning that
-    name's newest version) or, when it names none, the newest set with the same name."""
+    name's newest version) or, when it names none, the newest set with the same name.
+
+    (dataset, name, version) is unique: when a concurrent request stored the same version first,
+    the parent and version are worked out again (a savepoint keeps the caller's transaction), up to
+    ASSUMPTION_SET_ATTEMPTS times; then `Conflict` (409)."""
+    for _ in range(ASSUMPTION_SET_ATTEMPTS):
+        try:
+            with session.begin_nested():
+                return _insert_assumption_set(session=session, dataset_id=dataset_id, assumptions=assumptions,
+                                              created_by=created_by)
+        except IntegrityError:
+            logger.info("assumption set %r: a concurrent request took the version; trying again", assumptions.name)
+    raise Conflict(f"assumption set {assumptions.name!r}: too many concurrent versions; try again")
+
+
+def _insert_assumption_set(*, session: Session, dataset_id: int, assumptions: AssumptionSet,
+                           created_by: str) -> AssumptionSetRow:
     parent = None
     if assumptions.parent is not None:
         parent = _resolve_parent(session=session, dataset_id=dataset_id, ref=assumptions.parent)
@@ -316,6 +337,24 @@ def create_assumption_set(*, session: Session, dataset_id: int, assumptions: Ass
     return row
 
 
+def live_review_assumptions(*, session: Session, dataset_id: int, kind: str) -> list[tuple[int, AssumptionSet]]:
+    """(job id, its assumption set) of the dataset's queued, running and succeeded jobs of `kind`,
+    newest first. A stored body that no longer parses is logged and left out (stored data must not
+    fail a request)."""
+    rows = session.execute(
+        select(JobRow.id, AssumptionSetRow.id, AssumptionSetRow.body)
+        .join(AssumptionSetRow, JobRow.assumption_set_id == AssumptionSetRow.id)
+        .where(JobRow.kind == kind, JobRow.dataset_id == dataset_id, JobRow.status.in_((QUEUED, RUNNING, SUCCEEDED)))
+        .order_by(JobRow.id.desc())).all()
+    out = []
+    for job_id, set_id, body in rows:
+        try:
+            out.append((job_id, parse_assumptions(body, file=f"assumption set {set_id}")))
+        except InputError as error:
+            logger.warning("stored assumption set %s no longer parses, left out: %s", set_id, error)
+    return out
+
+
 def assumption_body(assumptions: AssumptionSet) -> dict:
     body = assumptions.model_dump(mode="json", by_alias=True, exclude_defaults=True)
     body["adjustments"] = [adj for adj in body.get("adjustments", [])]
@@ -325,7 +364,7 @@ def assumption_body(assumptions: AssumptionSet) -> dict:
 
 def _resolve_parent(*, session: Session, dataset_id: int, ref: str | int) -> AssumptionSetRow:
     query = select(AssumptionSetRow).where(AssumptionSetRow.dataset_id == dataset_id)
-    if isinstance(ref, int) or str(ref).isdigit():
+    if isinstance(ref, int) or (str(ref).isdigit() and int(ref) <= MAX_ID):  # a longer digit string is a name
         row = session.scalars(query.where(AssumptionSetRow.id == int(ref))).first()
     else:
         row = session.scalars(query.where(AssumptionSetRow.name == str(ref))

@@ -88,6 +88,7 @@ class AssumptionSetRow(Base):
     """An immutable market-assumption set, versioned along its parent chain."""
 
     __tablename__ = "assumption_sets"
+    __table_args__ = (UniqueConstraint("dataset_id", "name", "version", name="uq_assumption_sets_dataset_name_version"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))

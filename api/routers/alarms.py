@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
 from api.db import store
-from api.db.tables import AssumptionSetRow, JobRow
 from api.deps import SessionDep, Viewer
-from api.jobs import REVIEW, jsonable
-from api.routers.common import ERRORS
+from api.jobs import REVIEW
+from api.routers.common import NO_DATASET, ERRORS, IdFilter, NameFilter, Offset
 from api.schemas import AlarmsPublic
+from api.serialize import frame_records
+from models.assumptions import AssumptionSet
+from models.errors import InputError, Problem, unknown_id
 from optimizer.review.alarms import DEFAULT_THRESHOLDS, alarms
 
-router = APIRouter(prefix="/v1/alarms", tags=["alarms"], responses=ERRORS)
+router = APIRouter(prefix="/v1/alarms", tags=["alarms"], responses={**ERRORS, **NO_DATASET})
 
 Severity = Literal["critical", "warning", "watch", "ok"]
 
@@ -23,14 +25,15 @@ Severity = Literal["critical", "warning", "watch", "ok"]
 @router.get("", response_model=AlarmsPublic)
 def read_alarms(
     principal: Viewer, session: SessionDep,
-    team: str | None = Query(None, description="Only alarms within this team."),
-    market: str | None = Query(None, description="Only alarms within this market id."),
-    product: str | None = Query(None, description="Only KPIs that cover this product id."),
+    team: NameFilter = Query(None, description="Only alarms within this team."),
+    market: IdFilter = Query(None, description="Only alarms within this market id."),
+    product: IdFilter = Query(None, description="Only KPIs that cover this product id."),
     severity: list[Severity] | None = Query(None, description="Severities to return (repeatable); "
                                                               "default critical, warning and watch."),
     level: Literal["rep", "team", "market", "company"] | None = Query(None, description="Aggregation level."),
     kind: Literal["pace", "funnel"] | None = Query(None, description="pace or funnel."),
     limit: int = Query(500, ge=1, le=100_000, description="Most alarms to return (worst first)."),
+    offset: Offset = 0,
 ) -> AlarmsPublic:
     """Alarms of the plan in force against the actuals to date, worst first.
 
@@ -40,45 +43,54 @@ def read_alarms(
     """
     dataset_row = store.current_dataset(session=session)
     dataset = store.build_dataset(session=session, dataset=dataset_row)
+    check_filters(dataset, team=team, market=market, product=product)
     frame = alarms(dataset, thresholds=DEFAULT_THRESHOLDS)
     wanted = set(severity or ("critical", "warning", "watch"))
-    frame = frame[frame["severity"].isin(wanted)]
-    if team is not None:
-        frame = frame[frame["team"] == team]
-    if market is not None:
-        frame = frame[frame["market_id"] == market]
+    keep = frame["severity"].isin(wanted).to_numpy(dtype=bool)
+    for column, value in (("team", team), ("market_id", market), ("level", level), ("kind", kind)):
+        if value is not None:
+            keep = keep & (frame[column] == value).to_numpy(dtype=bool)
     if product is not None:
-        frame = frame[frame["product_ids"].map(lambda ids: product in ids)]
-    if level is not None:
-        frame = frame[frame["level"] == level]
-    if kind is not None:
-        frame = frame[frame["kind"] == kind]
-    frame = frame.head(limit)
-    records = jsonable(frame.to_dict(orient="records"))
-    coverage = _review_coverage(session, dataset_row.id)
+        keep = keep & np.fromiter((product in ids for ids in frame["product_ids"]), dtype=bool, count=len(frame))
+    frame = frame[keep]
+    total = len(frame)
+    frame = frame.iloc[offset: offset + limit]
+    records = frame_records(frame)
+    coverage = review_coverage(store.live_review_assumptions(session=session, dataset_id=dataset_row.id,
+                                                             kind=REVIEW))
     for record in records:
-        record["review_id"] = _review_for(record, coverage)
-    return AlarmsPublic(data=records, count=len(records), current_period=dataset.company.current_period,
+        record["review_id"] = review_for(record, coverage)
+    return AlarmsPublic(data=records, count=total, offset=offset, current_period=dataset.company.current_period,
                         plan_version=dataset_row.plan_version, thresholds=DEFAULT_THRESHOLDS.as_dict())
 
 
-def _review_coverage(session, dataset_id: int) -> list[tuple[int, set[str] | None, set[str] | None]]:
-    """(review id, markets or None for all, reps or None) of live reviews, newest first."""
-    rows = session.execute(
-        select(JobRow.id, AssumptionSetRow.body).join(AssumptionSetRow, JobRow.assumption_set_id == AssumptionSetRow.id)
-        .where(JobRow.kind == REVIEW, JobRow.dataset_id == dataset_id,
-               JobRow.status.in_((store.QUEUED, store.RUNNING, store.SUCCEEDED)))
-        .order_by(JobRow.id.desc())).all()
-    out = []
-    for review_id, body in rows:
-        for adj in body.get("adjustments", []):
-            markets = set(adj["markets"]) if adj.get("markets") else None
-            reps = set(adj["reps"]) if adj.get("reps") else None
-            out.append((review_id, markets, reps))
+def check_filters(dataset, *, team: str | None, market: str | None, product: str | None) -> None:
+    """A filter naming an id the company does not have is a 422 listing the valid ones (not an
+    empty list that looks like good news)."""
+    teams = set(dataset.reps["team"].astype(str))
+    problems = [Problem("query", unknown_id(what, value, valid), column=field)
+                for field, what, value, valid in (("team", "team", team, teams),
+                                                  ("market", "market", market, dataset.market_ids),
+                                                  ("product", "product", product, dataset.product_ids))
+                if value is not None and value not in set(valid)]
+    if problems:
+        raise InputError(problems)
+
+
+Coverage = list[tuple[int, set[str] | None, set[str] | None]]
+
+
+def review_coverage(reviews: list[tuple[int, AssumptionSet]]) -> Coverage:
+    """(review id, markets or None for all, reps or None) per adjustment of live reviews, newest first."""
+    out: Coverage = []
+    for review_id, assumptions in reviews:
+        for adj in assumptions.adjustments:
+            out.append((review_id, set(adj.markets) if adj.markets else None, set(adj.reps) if adj.reps else None))
     return out
 
 
-def _review_for(alarm: dict, coverage) -> int | None:
+def review_for(alarm: dict, coverage: Coverage) -> int | None:
+    """The newest live review whose assumptions cover the alarm's scope."""
     for review_id, markets, reps in coverage:
         if alarm["level"] == "rep" and reps is not None and alarm["rep_id"] in reps:
             return review_id

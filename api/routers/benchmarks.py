@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Query, status
+from pydantic import Field
 
 from api.db import store
 from api.db.tables import JobRow
 from api.deps import Analyst, ServicesDep, SessionDep, Viewer
 from api.jobs import BENCHMARK
-from api.routers.common import BAD_INPUT, ERRORS, NOT_FOUND
+from api.routers.common import BAD_BODY, ERRORS, NOT_FOUND, BenchmarkId, Offset
 from api.schemas import BenchmarkComparisonPublic, BenchmarkCreate, BenchmarkPublic, BenchmarksPublic
+from models.limits import MAX_ID
 
 router = APIRouter(prefix="/v1/benchmarks", tags=["benchmarks"], responses=ERRORS)
 
@@ -20,7 +24,7 @@ def benchmark_public(job: JobRow) -> BenchmarkPublic:
                            finished_at=store.as_utc(job.finished_at), error=job.error, result=job.result)
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=BenchmarkPublic, responses=BAD_INPUT)
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=BenchmarkPublic, responses=BAD_BODY)
 def create_benchmark(principal: Analyst, session: SessionDep, services: ServicesDep,
                      body: BenchmarkCreate) -> BenchmarkPublic:
     """Queue a benchmark run (build, solve and re-solve times, sizes, iterations)."""
@@ -36,7 +40,7 @@ def create_benchmark(principal: Analyst, session: SessionDep, services: Services
 @router.get("", response_model=BenchmarksPublic)
 def read_benchmarks(principal: Viewer, session: SessionDep,
                     limit: int = Query(50, ge=1, le=500, description="Page size."),
-                    offset: int = Query(0, ge=0, description="Rows to skip.")) -> BenchmarksPublic:
+                    offset: Offset = 0) -> BenchmarksPublic:
     """Stored benchmark runs, newest first."""
     rows, count = store.list_jobs(session=session, kind=BENCHMARK, limit=limit, offset=offset)
     return BenchmarksPublic(data=[benchmark_public(r) for r in rows], count=count)
@@ -49,7 +53,8 @@ COMPARED = ("variables", "constraints", "nonzeros", "build_s", "solve_s", "resol
 @router.get("/compare", response_model=BenchmarkComparisonPublic, responses=NOT_FOUND)
 def compare_benchmarks(
     principal: Viewer, session: SessionDep,
-    ids: list[int] = Query(..., min_length=2, max_length=20, description="Benchmark ids; the first is the baseline."),
+    ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Query(..., min_length=2, max_length=20,
+                                                             description="Benchmark ids; the first is the baseline."),
 ) -> BenchmarkComparisonPublic:
     """Compare succeeded benchmarks side by side, with each figure's ratio to the first one's."""
     jobs = [store.get_job(session=session, job_id=i, kind=BENCHMARK) for i in ids]
@@ -67,6 +72,6 @@ def compare_benchmarks(
 
 
 @router.get("/{benchmark_id}", response_model=BenchmarkPublic, responses=NOT_FOUND)
-def read_benchmark(principal: Viewer, session: SessionDep, benchmark_id: int) -> BenchmarkPublic:
+def read_benchmark(principal: Viewer, session: SessionDep, benchmark_id: BenchmarkId) -> BenchmarkPublic:
     """One benchmark run and its result."""
     return benchmark_public(store.get_job(session=session, job_id=benchmark_id, kind=BENCHMARK))

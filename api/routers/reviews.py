@@ -10,21 +10,25 @@ from sqlalchemy.exc import IntegrityError
 
 from api.auth import Principal
 from api.db import store
-from api.db.tables import DecisionRow, JobRow
+from api.db.tables import DatasetRow, DecisionRow, JobRow
 from api.deps import Analyst, Approver, ServicesDep, SessionDep, Viewer
 from api.jobs import REVIEW
-from api.routers.common import BAD_INPUT, CONFLICT, ERRORS, NOT_FOUND, csv_response, wants_csv
+from api.routers.common import (
+    BAD_BODY, BAD_INPUT, CONFLICT, ERRORS, MONEY_DECIMALS, NOT_FOUND, SHARE_DECIMALS, IdFilter, Offset, ReviewId,
+    csv_response, wants_csv,
+)
 from api.schemas import (
     AdjustmentsPublic, DecisionCreate, DecisionPublic, ExplanationPublic, ReviewCreate, ReviewPublic,
     ReviewsPublic, ReviewSummary,
 )
-from models.errors import InputError
+from api.serialize import frame_from_json, frame_records
+from api.visibility import adjustments_for, explanation_for, pay_free_text, summary_for
+from models.errors import InputError, Problem, unknown_id
 
 router = APIRouter(prefix="/v1/reviews", tags=["reviews"], responses={**ERRORS, **NOT_FOUND})
 
-PAY_FIELDS = ("pay_cost", "pay_cost_share")
-CSV_EXAMPLE = ("rep_id,component_id,period,in_force,recommended,delta,reason\n"
-               "R25,revenue,2026-04,151000.0,98000.0,-53000.0,market south demand × 0.5 from 2026-04\n")
+CSV_EXAMPLE = ("rep_id,market_id,component_id,period,in_force,recommended,delta,reason\n"
+               "R25,south,revenue,2026-04,151000.0,98000.0,-53000.0,market south demand × 0.5 from 2026-04\n")
 
 
 def decision_public(row: DecisionRow | None) -> DecisionPublic | None:
@@ -38,13 +42,8 @@ def decision_public(row: DecisionRow | None) -> DecisionPublic | None:
 def review_public(job: JobRow, *, principal: Principal, decision: DecisionRow | None) -> ReviewPublic:
     summary = None
     if job.summary is not None:
-        data = dict(job.summary)
-        comparison = [dict(row) for row in data.get("comparison", [])]
-        if not principal.sees_pay:
-            for row in comparison:
-                for key in PAY_FIELDS:
-                    row[key] = None
-        summary = ReviewSummary(**{**data, "comparison": comparison, "pay_visible": principal.sees_pay})
+        summary = ReviewSummary(**summary_for(dict(job.summary), sees_pay=principal.sees_pay),
+                                pay_visible=principal.sees_pay)
     started, finished = store.as_utc(job.started_at), store.as_utc(job.finished_at)
     return ReviewPublic(
         id=job.id, status=job.status, assumption_set_id=job.assumption_set_id, plan_version=job.plan_version,
@@ -52,11 +51,12 @@ def review_public(job: JobRow, *, principal: Principal, decision: DecisionRow | 
         created_by=job.created_by, submitted_at=store.as_utc(job.submitted_at), started_at=started,
         finished_at=finished, canceled_at=store.as_utc(job.canceled_at),
         duration_s=(finished - started).total_seconds() if started and finished else None,
-        error=job.error, summary=summary, decision=decision_public(decision),
+        error=job.error if job.error is None or principal.sees_pay else pay_free_text(job.error),
+        summary=summary, decision=decision_public(decision),
     )
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=ReviewPublic, responses=BAD_INPUT)
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=ReviewPublic, responses={**BAD_BODY, **CONFLICT})
 def create_review(principal: Analyst, session: SessionDep, services: ServicesDep, body: ReviewCreate) -> ReviewPublic:
     """Start a review of the plan in force under an assumption set: 202 with the queued review."""
     settings = services.settings
@@ -95,7 +95,7 @@ def read_reviews(
     status_filter: Literal["queued", "running", "succeeded", "failed", "canceled"] | None = Query(
         None, alias="status", description="Only reviews in this status."),
     limit: int = Query(50, ge=1, le=500, description="Page size."),
-    offset: int = Query(0, ge=0, description="Rows to skip."),
+    offset: Offset = 0,
 ) -> ReviewsPublic:
     """List reviews, newest first."""
     rows, count = store.list_jobs(session=session, kind=REVIEW, status=status_filter, limit=limit, offset=offset)
@@ -105,7 +105,7 @@ def read_reviews(
 
 
 @router.get("/{review_id}", response_model=ReviewPublic)
-def read_review(principal: Viewer, session: SessionDep, review_id: int) -> ReviewPublic:
+def read_review(principal: Viewer, session: SessionDep, review_id: ReviewId) -> ReviewPublic:
     """Cheap status: lifecycle, phase timestamps and, once succeeded, the recommendation's summary."""
     job = store.get_job(session=session, job_id=review_id, kind=REVIEW)
     return review_public(job, principal=principal, decision=store.get_decision(session=session, review_id=job.id))
@@ -120,35 +120,75 @@ def finished_result(session, review_id: int) -> dict:
 
 
 @router.get("/{review_id}/adjustments", response_model=AdjustmentsPublic,
-            responses={**CONFLICT, 200: {"content": {"text/csv": {"example": CSV_EXAMPLE}},
-                                         "description": "JSON, or CSV with ?format=csv or Accept: text/csv."}})
+            responses={**CONFLICT, **BAD_INPUT, 200: {"content": {"text/csv": {"example": CSV_EXAMPLE}},
+                                                      "description": "JSON, or CSV with ?format=csv or Accept: text/csv."}})
 def read_adjustments(
-    principal: Viewer, session: SessionDep, request: Request, review_id: int,
+    principal: Viewer, session: SessionDep, request: Request, review_id: ReviewId,
     format: Literal["json", "csv"] | None = Query(None, description="csv for a CSV file (or send Accept: text/csv)."),
     table: Literal["adjustments", "weight_changes"] = Query("adjustments", description="Which table a CSV holds."),
+    rep_id: IdFilter = Query(None, description="Only this rep's rows."),
+    market_id: IdFilter = Query(None, description="Only the rows of reps in this market."),
+    component_id: IdFilter = Query(None, description="Only this component's rows."),
+    period: IdFilter = Query(None, description="Only this period's rows."),
+    changed_only: bool = Query(False, description="Only rows whose target moves (delta ≠ 0 at the cent)."),
+    limit: int | None = Query(None, ge=1, le=100_000, description="Page size (JSON; all rows when omitted)."),
+    offset: Offset = 0,
 ):
-    """The plan adjustments (rep, component, period, in force, recommended, delta, reason) and weight changes."""
+    """The plan adjustments (rep, market, component, period, in force, recommended, delta, reason)
+    and weight changes, filtered; `total` counts the rows that match before paging. A CSV holds
+    every matching row, money rounded to the cent and weights to 6 digits."""
+    job = store.get_job(session=session, job_id=review_id, kind=REVIEW)
     result = finished_result(session, review_id)
-    adjustments = store.frame_from_json(result["adjustments"])
-    weights = store.frame_from_json(result["weight_changes"])
+    adjustments = adjustments_for(frame_from_json(result["adjustments"]), sees_pay=principal.sees_pay)
+    weights = frame_from_json(result["weight_changes"])
+    adjustments = filter_adjustments(session, job, adjustments, rep_id=rep_id, market_id=market_id,
+                                     component_id=component_id, period=period, changed_only=changed_only)
     if wants_csv(request, format):
-        frame = adjustments if table == "adjustments" else weights
-        return csv_response(frame, f"review-{review_id}-{table.replace('_', '-')}.csv")
-    from api.jobs import jsonable
+        if table == "adjustments":
+            return csv_response(adjustments, f"review-{review_id}-adjustments.csv",
+                                decimals={c: MONEY_DECIMALS for c in ("in_force", "recommended", "delta")})
+        return csv_response(weights, f"review-{review_id}-weight-changes.csv",
+                            decimals={c: SHARE_DECIMALS for c in ("in_force", "recommended", "delta")})
+    total = len(adjustments)
+    page = adjustments.iloc[offset: offset + limit if limit is not None else None]
+    return AdjustmentsPublic(review_id=review_id, data=frame_records(page), count=len(page),
+                             total=total, offset=offset, weight_changes=frame_records(weights))
 
-    return AdjustmentsPublic(review_id=review_id, data=jsonable(adjustments.to_dict(orient="records")),
-                             count=len(adjustments), weight_changes=jsonable(weights.to_dict(orient="records")))
+
+def filter_adjustments(session, job: JobRow, frame, *, rep_id, market_id, component_id, period, changed_only):
+    """The adjustments with each rep's market added, narrowed by the filters; an id the review
+    does not know is a 422 listing the valid ones."""
+    dataset_row = session.get(DatasetRow, job.dataset_id)
+    reps = store.dataset_tables(session=session, dataset=dataset_row)["reps.csv"]
+    market_of = dict(zip(reps["rep_id"].astype(str).str.strip(), reps["market_id"].astype(str).str.strip()))
+    frame = frame.copy()
+    frame.insert(1, "market_id", frame["rep_id"].map(market_of))
+    problems = []
+    for field, value, valid in (("rep_id", rep_id, market_of), ("market_id", market_id, set(market_of.values())),
+                                ("component_id", component_id, set(frame["component_id"])),
+                                ("period", period, set(frame["period"]))):
+        if value is None:
+            continue
+        if value not in valid:
+            problems.append(Problem("query", unknown_id(field.removesuffix("_id"), value, valid), column=field))
+        frame = frame[frame[field] == value]
+    if problems:
+        raise InputError(problems)
+    if changed_only:
+        frame = frame[frame["delta"].fillna(0).abs().round(MONEY_DECIMALS) != 0]
+    return frame.reset_index(drop=True)
 
 
 @router.get("/{review_id}/explanation", response_model=ExplanationPublic, responses=CONFLICT)
-def read_explanation(principal: Viewer, session: SessionDep, review_id: int) -> ExplanationPublic:
-    """Binding constraints and their values, soft slacks by name and amount (§4.7)."""
+def read_explanation(principal: Viewer, session: SessionDep, review_id: ReviewId) -> ExplanationPublic:
+    """Binding constraints and their values, soft slacks by name and amount (§4.7). Rows and
+    sentences about pay or the comp budget only for the approver and admin roles."""
     explanation = finished_result(session, review_id)["explanation"]
-    return ExplanationPublic(review_id=review_id, **explanation)
+    return ExplanationPublic(review_id=review_id, **explanation_for(explanation, sees_pay=principal.sees_pay))
 
 
 @router.post("/{review_id}/cancel", response_model=ReviewPublic, responses=CONFLICT)
-def cancel_review(principal: Analyst, session: SessionDep, review_id: int) -> ReviewPublic:
+def cancel_review(principal: Analyst, session: SessionDep, review_id: ReviewId) -> ReviewPublic:
     """Cancel a queued or running review (409 when it has already finished)."""
     store.get_job(session=session, job_id=review_id, kind=REVIEW)
     previous = store.cancel_job(session=session, job_id=review_id)
@@ -160,8 +200,8 @@ def cancel_review(principal: Analyst, session: SessionDep, review_id: int) -> Re
 
 
 @router.post("/{review_id}/decision", status_code=status.HTTP_201_CREATED, response_model=DecisionPublic,
-             responses={**CONFLICT, **BAD_INPUT})
-def decide_review(principal: Approver, session: SessionDep, review_id: int, body: DecisionCreate) -> DecisionPublic:
+             responses={**CONFLICT, **BAD_BODY})
+def decide_review(principal: Approver, session: SessionDep, review_id: ReviewId, body: DecisionCreate) -> DecisionPublic:
     """Accept or reject the recommendation. Accepting makes it the plan in force as a new version;
     a `plan_version` that is no longer in force is refused with 409 (exactly one of two concurrent
     decisions on the same version wins)."""

@@ -40,9 +40,9 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from models.dataset import Plan
-from optimizer.plan.cascade import component_coefficients
+from optimizer.plan.cascade import component_coefficients, target_grid
 from optimizer.parameters import Parameters
-from optimizer.alignment.payout import Curve, target_grid
+from optimizer.alignment.payout import Curve
 from optimizer.alignment.payout import has_target as counts_as_target
 from optimizer.solve import INFEASIBLE, OPTIMAL, linprog_status
 

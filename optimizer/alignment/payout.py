@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from models.dataset import Plan
-from optimizer.plan.cascade import component_metrics, orders_array
+from optimizer.plan.cascade import component_metrics, orders_array, target_grid
 from optimizer.parameters import Parameters
 
 
@@ -63,18 +63,6 @@ DEFAULT_CURVE = ((0.0, 0.0), (1.0, 1.0), (2.0, 2.0))
 def default_curve() -> pd.DataFrame:
     """The payout curve table used when no plan is in force (DEFAULT_CURVE)."""
     return pd.DataFrame(DEFAULT_CURVE, columns=["attainment", "payout"])
-
-
-def target_grid(params: Parameters, plan: Plan) -> dict[str, np.ndarray]:
-    """T[r,k,t] as one (R, T) array per component of the plan (0 where the plan sets no target)."""
-    ri = {r: i for i, r in enumerate(params.reps)}
-    ti = {t: i for i, t in enumerate(params.periods)}
-    out = {k: np.zeros((len(params.reps), len(params.periods))) for k in plan.component_ids}
-    for k, frame in plan.targets.groupby("component_id", sort=False):
-        if k in out:  # a plan's targets name (rep, component, period) once, so this is an assignment
-            np.add.at(out[k], (frame["rep_id"].map(ri).to_numpy(), frame["period"].map(ti).to_numpy()),
-                      frame["target"].to_numpy(float))
-    return out
 
 
 def has_target(target: np.ndarray) -> np.ndarray:

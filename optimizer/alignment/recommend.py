@@ -32,7 +32,7 @@ from optimizer.alignment.incentive import IncentiveResult, incentive_weights
 from optimizer.parameters import Parameters, effective_parameters
 from optimizer.plan.results import PlanResult
 from optimizer.plan.targets import plan_targets
-from optimizer.alignment.payout import Curve, default_curve
+from optimizer.alignment.payout import default_curve
 from optimizer.alignment.response import Simulation, simulate
 from optimizer.solve import ERROR, FEASIBLE_TIME_LIMIT, OPTIMAL, SolveOptions
 

@@ -34,9 +34,9 @@ import pandas as pd
 
 from models.assumptions import AssumptionSet
 from models.dataset import Dataset, Plan
-from optimizer.plan.cascade import component_coefficients
+from optimizer.plan.cascade import component_coefficients, target_grid
 from optimizer.parameters import Parameters, effective_parameters
-from optimizer.alignment.payout import Curve, has_target, pay_grid, target_grid, weight_shares
+from optimizer.alignment.payout import Curve, has_target, pay_grid, weight_shares
 from optimizer.plan.targets import plan_targets
 from optimizer.solve import EXACT_MIP, OPTIMAL, highs_status, new_highs
 

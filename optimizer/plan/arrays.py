@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 # cheaper than one changeCoeff call each.
 MAX_COEFF_UPDATES = 20_000
 
+
 # --------------------------------------------------------------------------------------------
 # The solver a review keeps between re-solves
 

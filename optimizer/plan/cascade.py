@@ -4,6 +4,8 @@ From orders o: quotes o/qo, meetings o/(mq·qo), calls o/(cm·mq·qo), revenue v
 the rep's market — per rep, product and period, and per week (period ÷ weeks_per_period). The
 same metric arithmetic gives a plan's component targets (§4.3), so `component_metrics` is shared
 with the payout calculator: a target and the figure it is paid against are computed one way.
+`target_grid` reads a plan's targets back as arrays, for the payout, the response model, the
+incentive LP and the alarms alike.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import pandas as pd
 from models.dataset import Plan
 from optimizer.parameters import Parameters
 
+# The metrics of models.dataset.METRICS in funnel order: the columns `kpi_targets` writes.
 KPIS = ("orders", "quotes", "meetings", "calls", "revenue", "margin")
 
 
@@ -31,6 +34,18 @@ def orders_array(params: Parameters, orders: pd.DataFrame) -> np.ndarray:
         (rows["rep_id"].map(ri).to_numpy(), rows["product_id"].map(pi).to_numpy(), rows["period"].map(ti).to_numpy()),
         rows["orders"].to_numpy(float),
     )
+    return out
+
+
+def target_grid(params: Parameters, plan: Plan) -> dict[str, np.ndarray]:
+    """T[r,k,t] as one (R, T) array per component of the plan (0 where the plan sets no target)."""
+    ri = {r: i for i, r in enumerate(params.reps)}
+    ti = {t: i for i, t in enumerate(params.periods)}
+    out = {k: np.zeros((len(params.reps), len(params.periods))) for k in plan.component_ids}
+    for k, frame in plan.targets.groupby("component_id", sort=False):
+        if k in out:  # a plan's targets name (rep, component, period) once, so this is an assignment
+            np.add.at(out[k], (frame["rep_id"].map(ri).to_numpy(), frame["period"].map(ti).to_numpy()),
+                      frame["target"].to_numpy(float))
     return out
 
 

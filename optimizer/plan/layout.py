@@ -36,6 +36,7 @@ FAMILIES = ("capacity", "market", "supply", "mix_min", "mix_max", "budget", "cha
 ORDERINGS = ("natural", "period", "period_product")
 DEFAULT_ORDERING = "natural"
 
+
 # --------------------------------------------------------------------------------------------
 # The LP in canonical order
 

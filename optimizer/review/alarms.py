@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from models.dataset import Dataset
-from optimizer.plan.cascade import component_metrics, orders_array
+from optimizer.plan.cascade import component_metrics, orders_array, target_grid
 from optimizer.parameters import Parameters, effective_parameters
 
 CRITICAL, WARNING, WATCH, OK = "critical", "warning", "watch", "ok"
@@ -105,7 +105,7 @@ def alarms(dataset: Dataset, *, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> 
     actual_metric = component_metrics(params, actual_grid, plan)
     implied_metric = component_metrics(params, implied_orders, plan)
     has_activity = activity_grid[:, :, closed].sum() > 0
-    targets = _target_grid(params, plan)
+    targets = target_grid(params, plan)
 
     reps = dataset.reps.set_index("rep_id").loc[params.reps]
     groups = {
@@ -168,19 +168,6 @@ def alarms(dataset: Dataset, *, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> 
     frame["_gap"] = -(frame["pace"].where(frame["kind"] == "pace", frame["funnel_coverage"]) - 1.0).abs()
     frame = frame.sort_values(["_rank", "_gap", "alarm_id"]).drop(columns=["_rank", "_gap"])
     return frame[ALARM_COLUMNS].reset_index(drop=True)
-
-
-def _target_grid(params: Parameters, plan) -> dict[str, np.ndarray]:
-    """Targets T[r, k, t] as one (R, T) array per component (missing rows are 0)."""
-    ri = {r: i for i, r in enumerate(params.reps)}
-    ti = {t: i for i, t in enumerate(params.periods)}
-    out = {k: np.zeros((len(params.reps), len(params.periods))) for k in plan.component_ids}
-    t = plan.targets
-    for k, part in t.groupby("component_id", sort=False):
-        if k in out:
-            np.add.at(out[k], (part["rep_id"].map(ri).to_numpy(), part["period"].map(ti).to_numpy()),
-                      part["target"].to_numpy(float))
-    return out
 
 
 def _groups(labels: np.ndarray) -> list[tuple[str, list[int]]]:

@@ -15,6 +15,7 @@ from sqlalchemy import create_engine
 from api.db import store
 from api.db.session import make_engine, make_session_factory, migrate
 from api.main import create_app
+from api.serialize import frame_from_json, frame_to_json
 from api.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -121,7 +122,7 @@ def stored_review(env: Env, *, new_revenue_weight: float = 0.6) -> int:
         session.flush()
         assert store.mark_running(session=session, job_id=job.id)
         plan = store.get_plan_version(session=session, dataset_id=dataset.id, version=dataset.plan_version)
-        components = store.frame_from_json(plan.components)
+        components = frame_from_json(plan.components)
         others = components["weight"].iloc[1:]
         components["weight"] = [new_revenue_weight, *(others / others.sum() * (1 - new_revenue_weight))]
         summary = {"solver_status": "optimal", "currency": "EUR", "effect": {"margin": 1.0, "revenue": 1.0,
@@ -133,7 +134,7 @@ def stored_review(env: Env, *, new_revenue_weight: float = 0.6) -> int:
                   "weight_changes": {"columns": ["component_id", "metric", "products", "in_force", "recommended",
                                                  "delta"], "data": []},
                   "explanation": {"solver_status": "optimal", "binding": [], "soft_slacks": [], "messages": []},
-                  "recommended_plan": {"components": store.frame_to_json(components), "curve": plan.curve,
+                  "recommended_plan": {"components": frame_to_json(components), "curve": plan.curve,
                                        "targets": plan.targets}}
         assert store.finish_job(session=session, job_id=job.id, status="succeeded", summary=summary, result=result)
         session.commit()

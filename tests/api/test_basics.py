@@ -86,9 +86,11 @@ def test_actuals_upsert_is_idempotent(client, env):
     h = env.headers("analyst")
     rows = [{"rep_id": "R01", "product_id": "plc-classic", "period": "2026-03", "orders": 2, "calls": 30}]
     first = client.post("/v1/actuals", json={"rows": rows}, headers=h).json()
-    assert first == {"inserted": 0, "updated": 1, "unchanged": 0, "current_period": "2026-03"}
+    assert first == {"inserted": 0, "updated": 1, "unchanged": 0, "current_period": "2026-03",
+                     "missing_reps": {}, "warnings": []}
     again = client.post("/v1/actuals", json={"rows": rows}, headers=h).json()
-    assert again == {"inserted": 0, "updated": 0, "unchanged": 1, "current_period": "2026-03"}
+    assert again == {"inserted": 0, "updated": 0, "unchanged": 1, "current_period": "2026-03",
+                     "missing_reps": {}, "warnings": []}
     closing = client.post("/v1/actuals", json={"current_period": "2026-04", "rows": [
         {"rep_id": "R01", "product_id": "plc-classic", "period": "2026-04", "orders": 1}]}, headers=h).json()
     assert closing["inserted"] == 1 and closing["current_period"] == "2026-04"
@@ -126,4 +128,9 @@ def test_actuals_as_csv(client, env):
     assert {(e["line"], e["field"]) for e in unknown.json()["errors"]} == {(3, "rep_id")}
     closing = client.post("/v1/actuals/csv", params={"current_period": "2026-04"}, headers=h,
                           content=b"rep_id,product_id,period,orders\nR01,plc-classic,2026-04,2\n")
-    assert closing.json() == {"inserted": 1, "updated": 0, "unchanged": 0, "current_period": "2026-04"}
+    answer = closing.json()
+    assert {k: answer[k] for k in ("inserted", "updated", "unchanged", "current_period")} == {
+        "inserted": 1, "updated": 0, "unchanged": 0, "current_period": "2026-04"}
+    # closing 2026-04 with one rep's row names every other rep as missing
+    assert "R01" not in answer["missing_reps"]["2026-04"] and "R02" in answer["missing_reps"]["2026-04"]
+    assert "2026-04" in answer["warnings"][0] and "R02" in answer["warnings"][0]

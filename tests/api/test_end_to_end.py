@@ -124,13 +124,14 @@ def test_the_articles_month(server):
     adjustments = viewer.get(f"/v1/reviews/{review_id}/adjustments").json()
     assert adjustments["count"] == len(adjustments["data"]) > 0
     first = adjustments["data"][0]
-    assert set(first) == {"rep_id", "component_id", "period", "in_force", "recommended", "delta", "reason"}
+    assert set(first) == {"rep_id", "market_id", "component_id", "period", "in_force", "recommended", "delta", "reason"}
     assert adjustments["weight_changes"]
     as_csv = viewer.get(f"/v1/reviews/{review_id}/adjustments", params={"format": "csv"})
     assert as_csv.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(as_csv.text)))
     assert len(rows) == adjustments["count"]
-    assert list(rows[0]) == ["rep_id", "component_id", "period", "in_force", "recommended", "delta", "reason"]
+    assert list(rows[0]) == ["rep_id", "market_id", "component_id", "period", "in_force", "recommended", "delta", "reason"]
+    assert all(len(row["delta"].partition(".")[2]) <= 2 for row in rows)  # money to the cent
     by_accept = viewer.get(f"/v1/reviews/{review_id}/adjustments", headers={"Accept": "text/csv"})
     assert by_accept.text == as_csv.text
     explanation = viewer.get(f"/v1/reviews/{review_id}/explanation").json()
@@ -146,6 +147,12 @@ def test_the_articles_month(server):
     current = viewer.get("/v1/plans/current").json()
     assert current["version"] == 2 and current["review_id"] == review_id
     assert viewer.get("/v1/plans").json()["count"] == 2
+    diff = viewer.get("/v1/plans/1/diff/2").json()
+    recommended = {w["component_id"]: w["recommended"] for w in adjustments["weight_changes"]}
+    for row in diff["components"]:  # the diff agrees with the review's weight changes
+        if row["op"] != "removed":
+            assert row["weight_b"] == pytest.approx(recommended[row["component_id"]], abs=1e-9)
+    assert diff["targets_changed"] > 0 and diff["target_changes"]
     stale = approver.post(f"/v1/reviews/{review_id}/decision",
                           json={"decision": "accept", "reason": "again", "plan_version": 1})
     assert stale.status_code == 409

@@ -106,3 +106,10 @@ def test_no_target_at_all_pays_nothing():
     outcomes = pd.DataFrame([("r1", "A", "2026-01", 4.0)], columns=["rep_id", "product_id", "period", "orders"])
     summary, _ = pay(params, plan, outcomes)
     assert summary.loc[0, "pay"] == 0
+
+
+def test_the_cascade_reports_every_metric_a_component_can_pay_on():
+    from models.dataset import METRICS
+    from optimizer.plan.cascade import KPIS
+
+    assert sorted(KPIS) == sorted(METRICS)

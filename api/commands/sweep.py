@@ -9,25 +9,19 @@ scheduler (named); outputs are written only when everything succeeded.
 from __future__ import annotations
 
 import json
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from api.commands.common import EXIT_BAD_INPUT, console, err_console, staged_output
 from models.dataset import load_dataset
 from models.errors import InputError
 from models.sweep import DEFAULT_MAX_SCENARIOS, parse_sweep, read_sweep_file
 from optimizer.executor import ExecutorError, open_executor
 from optimizer.review.sweep import run_sweep, write_sweep
-
-console = Console()
-err_console = Console(stderr=True, soft_wrap=True)
-EXIT_BAD_INPUT = 2
 
 
 def sweep(
@@ -60,16 +54,9 @@ def sweep(
     except ExecutorError as error:
         err_console.print(f"[bold red]executor[/] {error}", markup=True, highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT)
-    if out is not None:  # staged: a failed write leaves --out untouched
-        out.parent.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=".comptune-sweep-", dir=out.parent))
-        try:
+    with staged_output(out) as stage:  # a failed write leaves --out untouched
+        if stage is not None:
             write_sweep(result, stage)
-            out.mkdir(parents=True, exist_ok=True)
-            for item in stage.iterdir():
-                shutil.move(str(item), str(out / item.name))
-        finally:
-            shutil.rmtree(stage, ignore_errors=True)
     if as_json:
         sys.stdout.write(json.dumps(result.to_json(), indent=2, default=float) + "\n")
         return

@@ -1,16 +1,16 @@
 """Plan LP blocks: the last basis (and solution) of each period block per dataset and plan version,
-so that reviews start warm (optimizer/plan_decompose.py).
+so that reviews start warm (optimizer/plan/decompose.py).
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002_input
 Create Date: 2026-11-27
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0002'
-down_revision = '0001'
+revision = '0003'
+down_revision = '0002_input'
 branch_labels = None
 depends_on = None
 

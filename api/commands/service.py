@@ -1,8 +1,10 @@
 """Service commands of `comptune`: load a dataset into the database, manage tokens, serve the API.
 
 The database is the one named by COMPTUNE_DATABASE_URL (default: the SQLite file comptune.db in
-the working directory). Every command first migrates the schema to head. `token create` prints
-the new token as its last line (it is stored hashed: it cannot be shown again).
+the working directory). Every command says on stderr which database it uses, warns when it is about
+to create a new, empty SQLite file (the usual sign of a command run from another folder), and
+migrates the schema to head. `token create` prints the new token as its last line (it is stored
+hashed: it cannot be shown again).
 """
 
 from __future__ import annotations
@@ -12,21 +14,49 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 
 from api.auth import ROLES, check_role
+from api.commands.common import EXIT_BAD_INPUT, fail_input
 from api.settings import Settings
+from models.limits import Name
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # a path or URL stays on one line
 logger = logging.getLogger(__name__)
 
+class TokenName(BaseModel):
+    """A token's name, checked like every name (models/limits.py): it is stored and audited."""
+
+    name: Name
+
+
 token_app = typer.Typer(no_args_is_help=True, help="Create, list and revoke bearer tokens.")
+
+
+def describe_database(url: str) -> str:
+    """Where the database is, for a person: the SQLite file's absolute path, or the URL without
+    its password; with a warning when the SQLite file does not exist yet."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return f"database: {parsed.render_as_string(hide_password=True)}"
+    name = parsed.database or ""
+    if name in ("", ":memory:"):
+        return "database: in-memory SQLite (nothing is kept)"
+    path = Path(name).expanduser().resolve()
+    if path.exists():
+        return f"database: {path}"
+    return (f"database: {path} — [bold yellow]new and empty[/]: there is no database here yet, so this command "
+            "creates one (run from the folder that holds your comptune.db, or set COMPTUNE_DATABASE_URL)")
 
 
 def _session(settings: Settings):
     from api.db.session import make_engine, make_session_factory, migrate
 
+    err_console.print(describe_database(settings.database_url), highlight=False)
     migrate(settings.database_url)
     engine = make_engine(settings.database_url)
     return engine, make_session_factory(engine)
@@ -36,7 +66,6 @@ def load(
     dataset_dir: Annotated[Path, typer.Argument(help="Dataset folder in the comptune format.")],
 ) -> None:
     """Load a dataset folder into the database (idempotent: the same content loads once)."""
-    from api.cli import EXIT_BAD_INPUT, fail_input
     from api.db import store
     from models.errors import InputError
 
@@ -64,11 +93,15 @@ def token_create(
     name: Annotated[Optional[str], typer.Option("--name", help="Who holds it (shown in the audit log).")] = None,
 ) -> None:
     """Create a token and print it as the last line (only its hash is stored)."""
-    from api.cli import EXIT_BAD_INPUT
     from api.db import store
 
     try:
         check_role(role)
+        if name is not None:
+            TokenName.model_validate({"name": name})
+    except ValidationError as error:
+        err_console.print(f"--name: {error.errors()[0]['msg'].removeprefix('Value error, ')}")
+        raise typer.Exit(EXIT_BAD_INPUT)
     except ValueError as error:
         err_console.print(str(error))
         raise typer.Exit(EXIT_BAD_INPUT)
@@ -105,6 +138,7 @@ def token_ensure_admin() -> None:
     finally:
         engine.dispose()
     docs = f"{settings.public_url.rstrip('/')}/docs"
+    console.print(f"workbench: {settings.public_url.rstrip('/')}/  (sign in with an admin, approver, analyst or viewer token)")
     if token is None:
         console.print(f"an admin token exists already ({existing[0].prefix}…, created "
                       f"{existing[0].created_at:%Y-%m-%d}); make another with `comptune token create --role admin`")
@@ -133,7 +167,6 @@ def token_list() -> None:
 @token_app.command("revoke")
 def token_revoke(token_id: Annotated[int, typer.Argument(help="Token id (from `token list`).")]) -> None:
     """Revoke a token: it stops working at once."""
-    from api.cli import EXIT_BAD_INPUT
     from api.db import store
 
     engine, sessions = _session(Settings())
@@ -164,14 +197,8 @@ def serve(
     from api.main import create_app
 
     settings = Settings()
+    err_console.print(describe_database(settings.database_url), highlight=False)
     migrate(settings.database_url)
     logging.getLogger("api").setLevel(logging.INFO)
-    console.print(f"serving on http://{host}:{port} (docs: http://{host}:{port}/docs)")
+    console.print(f"serving on http://{host}:{port} (workbench: http://{host}:{port}/, docs: http://{host}:{port}/docs)")
     uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, workers=1)
-
-
-def register_service_commands(app: typer.Typer) -> None:
-    """Add `load`, `token …` and `serve` to the `comptune` command line."""
-    app.command("load")(load)
-    app.add_typer(token_app, name="token")
-    app.command("serve")(serve)

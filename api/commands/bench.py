@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.commands.console import TableConsole
 from optimizer.bench import SIZES, named_instance, run_benchmark
 
-console = Console(stderr=True)  # progress and tables on stderr keep `--json` stdout clean
+console = TableConsole(stderr=True)  # progress and tables on stderr keep `--json` stdout clean
 
 
 def _instances(sizes: str | None, reps: int | None, products: int | None, periods: int | None) -> list[dict]:
@@ -102,9 +102,9 @@ def bench(
     if as_json:
         sys.stdout.write(text + "\n")
     else:
-        Console().print(_table(results))
+        TableConsole().print(_table(results))
         if out is not None:
-            Console().print(f"wrote {out}")
+            TableConsole().print(f"wrote {out}")
     if not payload["agree"]:
         console.print("[bold red]product and floor objectives differ by more than 1e-6 relative[/]")
         raise typer.Exit(1)

@@ -3,7 +3,7 @@
 `recommend` solves the plan LP, the incentive LP and the exact response simulation of the
 recommendation and the three baselines, prints the comparison and the changes against the plan in
 force, and can write the recommended plan in the `plan/` format. `simulate` scores any plan folder
-against a dataset, so that a comp designer can test a hand-made plan. Exit codes as in `api.cli`.
+against a dataset, so that a comp designer can test a hand-made plan. Exit codes as in `api.commands.common`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from api.cli import (
+from api.commands.common import (
     EXIT_NO_ANSWER, AssumptionsOpt, DatasetArg, JsonOpt, OutOpt, PlanDirArg, console, input_errors, load_inputs,
     staged_output,
 )
