@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, status
 
 from api.db import store
 from api.db.tables import JobRow
 from api.deps import Analyst, ServicesDep, SessionDep, Viewer
 from api.jobs import SWEEP
-from api.routers.common import BAD_INPUT, CONFLICT, ERRORS, NOT_FOUND, csv_response, wants_csv
+from api.routers.common import BAD_BODY, BAD_INPUT, CONFLICT, ERRORS, NO_DATASET, NOT_FOUND, csv_response, wants_csv
 from api.schemas import SweepCreate, SweepPublic
+from models.limits import MAX_ID
 from models.sweep import parse_sweep
 
 router = APIRouter(prefix="/v1/sweeps", tags=["sweeps"], responses=ERRORS)
 TABLES = ("candidates", "scenarios", "scores")
+SweepId = Annotated[int, Path(ge=1, le=MAX_ID, description="Sweep id.")]
 
 
 def sweep_public(job: JobRow, *, full: bool = False) -> SweepPublic:
@@ -26,7 +28,8 @@ def sweep_public(job: JobRow, *, full: bool = False) -> SweepPublic:
                        result=job.result if full else None)
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=SweepPublic, responses=BAD_INPUT)
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=SweepPublic,
+             responses={**BAD_BODY, **NO_DATASET})
 def create_sweep(principal: Analyst, session: SessionDep, services: ServicesDep, body: SweepCreate) -> SweepPublic:
     """Queue a sweep of the current dataset; the sweep is validated first (422 names the key)."""
     dataset_row = store.current_dataset(session=session)
@@ -43,15 +46,15 @@ def create_sweep(principal: Analyst, session: SessionDep, services: ServicesDep,
     return sweep_public(job)
 
 
-@router.get("/{sweep_id}", response_model=SweepPublic, responses=NOT_FOUND)
-def read_sweep(principal: Viewer, session: SessionDep, sweep_id: int,
+@router.get("/{sweep_id}", response_model=SweepPublic, responses={**NOT_FOUND, **BAD_INPUT})
+def read_sweep(principal: Viewer, session: SessionDep, sweep_id: SweepId,
                full: bool = Query(False, description="Include the full result (every table).")) -> SweepPublic:
     """Status, summary (the robust choice) and, with ?full=true, the result."""
     return sweep_public(store.get_job(session=session, job_id=sweep_id, kind=SWEEP), full=full)
 
 
-@router.get("/{sweep_id}/{table}", responses={**NOT_FOUND, **CONFLICT})
-def read_sweep_table(principal: Viewer, session: SessionDep, request: Request, sweep_id: int,
+@router.get("/{sweep_id}/{table}", responses={**NOT_FOUND, **CONFLICT, **BAD_INPUT})
+def read_sweep_table(principal: Viewer, session: SessionDep, request: Request, sweep_id: SweepId,
                      table: Literal["candidates", "scenarios", "scores"],
                      format: Literal["json", "csv"] | None = Query(None, description="csv for a CSV file.")):
     """One table of a finished sweep, as JSON rows or CSV."""
