@@ -45,7 +45,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import store
-from api.db.store import BENCHMARK, REVIEW
+from api.db.store import BENCHMARK, REVIEW, SWEEP
 from api.db.tables import BenchmarkRow, DatasetRow, JobRow
 from api.serialize import frame_to_json, jsonable
 from api.settings import Settings
@@ -59,7 +59,7 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[str, float | None], None]
 JobHandler = Callable[[Any, sessionmaker, Settings, Progress], tuple[dict | None, dict | None]]
-HANDLERS = {REVIEW: "api.jobs:run_review", BENCHMARK: "api.jobs:run_benchmark"}
+HANDLERS = {REVIEW: "api.jobs:run_review", BENCHMARK: "api.jobs:run_benchmark", SWEEP: "api.jobs:run_sweep_job"}
 PROGRESS_INTERVAL_S = 0.5  # at most two progress writes a second per job
 STOP_GRACE_S = 5.0  # SIGTERM, then SIGKILL this much later
 
@@ -253,7 +253,7 @@ class JobRunner:
             return
         states: dict[tuple[str, int], tuple[str, str | None]] = {}
         with self.session_factory() as session:
-            for kind in (REVIEW, BENCHMARK):
+            for kind in store.JOB_TABLES:
                 ids = [job_id for k, job_id in self.workers if k == kind]
                 states.update({(kind, i): state for i, state in
                                store.job_statuses(session=session, kind=kind, ids=ids).items()})
@@ -437,16 +437,71 @@ def run_review(job: JobRow, session_factory: sessionmaker, settings: Settings,
     parent = parse_assumptions(parent_body) if parent_body is not None else None
     rules = dataset.company.rules.overridden(job.params.get("rules") or {}, file="body")
     options = SolveOptions(time_limit=job.time_limit_s)
+    plan_result, plan_lp = review_plan_lp(job, dataset, assumptions, options, session_factory, settings)
     recommendation = recommend(dataset, assumptions, options=options,
                                in_force_only=bool(job.params.get("in_force_only", False)), rules=rules,
-                               baseline=baseline, parent=parent, progress=progress)
+                               baseline=baseline, parent=parent, progress=progress, plan_result=plan_result)
     if recommendation.status == RULES_UNMET:
         raise JobFailed(f"the rules cannot all be met: {recommendation.public_message}")
     if recommendation.status not in (OPTIMAL, FEASIBLE_TIME_LIMIT):
         message = recommendation.message or recommendation.plan_result.message
         raise JobFailed(f"no usable recommendation: solver status {recommendation.status}"
                         + (f" ({message})" if message else ""))
-    return review_outputs(recommendation, currency=dataset.company.currency)
+    summary, result = review_outputs(recommendation, currency=dataset.company.currency)
+    summary["plan_lp"] = result["plan_lp"] = plan_lp
+    return summary, result
+
+
+def review_plan_lp(job: JobRow, dataset: Any, assumptions: Any, options: Any, session_factory: sessionmaker,
+                   settings: Settings) -> tuple[Any, dict]:
+    """The review's plan LP, warm from the blocks stored for its dataset and plan version; stores the new ones.
+
+    Returns the plan and `plan_lp` {seconds, warm, blocks_resolved, ...} for the review's result.
+    """
+    from optimizer.executor import open_executor
+    from optimizer.parameters import effective_parameters
+    from optimizer.plan.decompose import plan_for_review
+    from optimizer.plan.results import in_force_for
+
+    params = effective_parameters(dataset, assumptions)
+    in_force = in_force_for(dataset.plan, params.open_periods)
+    with session_factory() as session:
+        warm = store.load_plan_warm_start(session=session, dataset_id=job.dataset_id, plan_version=job.plan_version)
+    with open_executor(workers=settings.plan_workers) as executor:
+        plan_result, warm_out, plan_lp = plan_for_review(
+            params, in_force, options=options, warm=warm, executor=executor,
+            min_orders=settings.plan_decompose_min_orders)
+    logger.info("review %s plan LP: %s", job.id, plan_lp)
+    if warm_out is not None:
+        with session_factory() as session:
+            store.save_plan_warm_start(session=session, dataset_id=job.dataset_id, plan_version=job.plan_version,
+                                       warm=warm_out)
+            session.commit()
+    return plan_result, plan_lp
+
+
+def run_sweep_job(job: JobRow, session_factory: sessionmaker, settings: Settings,
+                  progress: Progress | None = None) -> tuple[dict, dict]:
+    """A scenario sweep (optimizer/review/sweep.py) through the executor the settings name."""
+    from models.sweep import parse_sweep
+    from optimizer.executor import ExecutorError, open_executor
+    from optimizer.review.sweep import run_sweep
+
+    with session_factory() as session:
+        dataset_row = session.get(DatasetRow, job.dataset_id)
+        if dataset_row is None:
+            raise JobFailed("the dataset of this sweep is gone")
+        dataset = store.build_dataset(session=session, dataset=dataset_row, plan_version=job.plan_version)
+        session.rollback()
+    spec = parse_sweep(job.params["sweep"], dataset, file="sweep", max_scenarios=settings.max_sweep_scenarios)
+    try:
+        with open_executor(workers=settings.sweep_workers) as executor:
+            result = run_sweep(dataset, spec, executor=executor, time_limit=job.time_limit_s)
+    except ExecutorError as error:
+        raise JobFailed(str(error)) from error
+    payload = jsonable(result.to_json())
+    summary = {k: payload[k] for k in ("name", "mode", "criterion", "n_scenarios", "seconds", "choice")}
+    return summary, payload
 
 
 def review_outputs(recommendation: Recommendation, *, currency: str) -> tuple[dict, dict]:

@@ -155,6 +155,10 @@ class ReviewSummary(BaseModel):
     selected: str = Field("", description="Which candidate weighting the engine kept, and why.")
     message: str = Field("", description="A caveat from the engine, if any.")
     pay_visible: bool = Field(..., description="Whether pay figures are shown to the caller's role.")
+    plan_lp: dict | None = Field(
+        None, description="How the plan LP was solved: seconds (build + solve), warm (started from the blocks "
+        "stored for this dataset and plan version), blocks_resolved (period blocks sent to the solver; the "
+        "others were unchanged and taken as stored), method (decomposed or monolithic).")
 
 
 class RecommendationPublic(BaseModel):
@@ -519,3 +523,38 @@ class BenchmarkComparisonRow(BaseModel):
 class BenchmarkComparisonPublic(BaseModel):
     baseline_id: int = Field(..., description="The benchmark the ratios are relative to.")
     data: list[BenchmarkComparisonRow] = Field(..., description="One row per benchmark, in the order asked.")
+
+
+class SweepCreate(BaseModel):
+    """A scenario sweep over the current dataset (as a job): the sweep file's content (models/sweep.py)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "sweep": {"name": "south-and-new", "mode": "grid", "criterion": "worst", "factors": [
+            {"markets": ["south"], "factor": "demand", "values": [0.5, 1.0]},
+            {"products": ["group:new"], "factor": "price", "values": [0.9, 1.1]}]},
+        "time_limit_s": 60}]})
+
+    sweep: dict = Field(..., description="name, mode (grid | monte_carlo), criterion (expected | worst), factors "
+                                         "(factor demand|price|conversion, markets, products, values or range), "
+                                         "draws and seed (monte_carlo).")
+    time_limit_s: float | None = Field(None, gt=0, description="Solver time limit per scenario (seconds).")
+
+
+class SweepPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": 12, "status": "succeeded", "params": {"sweep": {"name": "south-and-new"}}, "created_by": "ana",
+        "submitted_at": "2026-04-02T11:00:00Z", "started_at": "2026-04-02T11:00:00Z",
+        "finished_at": "2026-04-02T11:00:09Z", "error": None,
+        "summary": {"n_scenarios": 4, "choice": {"criterion": "worst", "candidate": "s1"}}, "result": None}]})
+
+    id: int = Field(..., description="Sweep job id.")
+    status: str = Field(..., description="Job status: queued, running, succeeded, failed, canceled.")
+    params: dict = Field(..., description="The sweep as submitted.")
+    created_by: str = Field(..., description="Who submitted it.")
+    submitted_at: datetime = Field(..., description="Queued at (UTC).")
+    started_at: datetime | None = Field(None, description="Started at (UTC).")
+    finished_at: datetime | None = Field(None, description="Finished at (UTC).")
+    error: str | None = Field(None, description="Why it failed (e.g. an unreachable Dask scheduler, named).")
+    summary: dict | None = Field(None, description="Scenarios, seconds and the robust choice.")
+    result: dict | None = Field(None, description="The full result (candidates, scenarios, scores): "
+                                                  "GET /v1/sweeps/{id}?full=true.")

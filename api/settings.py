@@ -70,6 +70,14 @@ class Settings(BaseSettings):
                                 "interrupted (its service process is gone) and failed by any other process.")
     heartbeat_s: float = Field(5.0, gt=0, description="How often a service process renews its jobs' leases.")
     poll_s: float = Field(0.5, gt=0, description="How often the job runner looks for queued, canceled or overdue jobs.")
+    plan_decompose_min_orders: int = Field(
+        20_000, ge=0, description="Reviews solve the plan LP by period blocks (warm from the stored bases) "
+        "from this many order variables on; smaller plans are solved monolithically.")
+    plan_workers: int = Field(1, ge=1, le=64, description="Processes (a Dask LocalCluster when > 1) that solve "
+                              "a review's plan LP blocks; COMPTUNE_DASK_SCHEDULER names a cluster instead.")
+    max_sweep_scenarios: int = Field(200, ge=1, description="Largest number of scenarios one sweep may ask for.")
+    sweep_workers: int = Field(1, ge=1, le=64, description="Processes (a Dask LocalCluster when > 1) that solve a "
+                               "sweep's scenarios; COMPTUNE_DASK_SCHEDULER names a cluster instead.")
     public_url: str = Field("http://127.0.0.1:8000", description="Where the service is reached (printed links).")
 
     @model_validator(mode="after")

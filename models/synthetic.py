@@ -552,13 +552,33 @@ def synthetic_tables(
     seed: int,
     closed_periods: int = 0,
     start: str = "2026-01",
+    binding_mix: bool = False,
 ) -> dict[str, object]:
     """Return the tables of a dataset keyed by their relative file name:
     'company.yaml' -> dict, 'products.csv', 'markets.csv', 'reps.csv', 'funnel.csv',
     'rep_products.csv', 'demand.csv', 'plan/components.csv', 'plan/curve.csv',
-    'plan/targets.csv', and 'actuals.csv' (only when closed_periods > 0) -> pandas.DataFrame."""
+    'plan/targets.csv', and 'actuals.csv' (only when closed_periods > 0) -> pandas.DataFrame.
+
+    `binding_mix` adds product-mix rules that the most profitable plan breaks, so that the plan LP's
+    horizon rows bind: every legacy product (the lowest unit margins) must keep a minimum share of
+    revenue (together BINDING_LEGACY_SHARE) and every new product is capped at BINDING_NEW_SHARE."""
     bp = random_blueprint(reps=reps, products=products, markets=markets, seed=seed)
-    return tables_from_blueprint(bp, periods=periods, seed=seed, closed_periods=closed_periods, start=start)
+    tables = tables_from_blueprint(bp, periods=periods, seed=seed, closed_periods=closed_periods, start=start)
+    if binding_mix:
+        add_binding_mix(tables["products.csv"])
+    return tables
+
+
+BINDING_LEGACY_SHARE = 0.30  # legacy products together; split evenly between them
+BINDING_NEW_SHARE = 0.12  # each new product at most
+
+
+def add_binding_mix(products: pd.DataFrame) -> None:
+    """Give products.csv min_share / max_share rules that bind on a synthetic company (in place)."""
+    legacy = (products["group"] == "legacy").to_numpy()
+    new = (products["group"] == "new").to_numpy()
+    products["min_share"] = np.where(legacy, np.floor(BINDING_LEGACY_SHARE / max(1, legacy.sum()) * 1e4) / 1e4, 0.0)
+    products["max_share"] = np.where(new, BINDING_NEW_SHARE, 1.0)
 
 
 def write_tables(tables: dict[str, object], out_dir: str | pathlib.Path) -> None:

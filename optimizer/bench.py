@@ -51,6 +51,11 @@ SIZES: dict[str, dict] = {
     "small": {"reps": 50, "products": 10, "periods": 12},
     "medium": {"reps": 1000, "products": 50, "periods": 12},
     "large": {"reps": 2000, "products": 50, "periods": 12},
+    # the same companies with mix rules that bind: the decomposition must go past its first block pass
+    "small-binding": {"reps": 50, "products": 10, "periods": 12, "binding_mix": True},
+    "mid-binding": {"reps": 300, "products": 50, "periods": 12, "binding_mix": True},
+    "medium-binding": {"reps": 1000, "products": 50, "periods": 12, "binding_mix": True},
+    "large-binding": {"reps": 2000, "products": 50, "periods": 12, "binding_mix": True},
 }
 AGREEMENT = 1e-6  # relative objective difference allowed between the product and the floor
 PYOMO_MAX_ORDERS = 20_000  # the Pyomo path is timed too on instances up to this many order variables
@@ -63,14 +68,15 @@ Progress = Callable[[str], None]
 
 
 def load_instance(*, reps: int | None = None, products: int | None = None, periods: int | None = None,
-                  markets: int = 8, seed: int = 0, dataset: str | None = None) -> Dataset:
-    """A dataset folder, or a seeded synthetic company of the given size (all periods open)."""
+                  markets: int = 8, seed: int = 0, dataset: str | None = None, binding_mix: bool = False) -> Dataset:
+    """A dataset folder, or a seeded synthetic company of the given size (all periods open);
+    `binding_mix` gives it mix rules that bind (the plan LP's horizon rows are active)."""
     if dataset is not None:
         return load_dataset(_resolve(dataset))
     from models.synthetic import synthetic_tables
 
     return dataset_from_tables(synthetic_tables(reps=reps, products=products, markets=markets,
-                                                periods=periods, seed=seed))
+                                                periods=periods, seed=seed, binding_mix=binding_mix))
 
 
 def _resolve(path: str) -> Path:
@@ -305,7 +311,7 @@ def _say(text: str) -> None:
     print(f"progress: {text}", file=sys.stderr, flush=True)
 
 
-def worker(path: str, spec: dict, repeats: int, change: dict | None) -> dict:
+def worker(path: str, spec: dict, repeats: int, change: dict | None, workers: int = 1) -> dict:
     """Time one path on one instance in this process (run it in a fresh one)."""
     _say("generating the instance")
     started = time.perf_counter()
@@ -359,6 +365,31 @@ def worker(path: str, spec: dict, repeats: int, change: dict | None) -> dict:
             out.update(variables=floor.matrix.shape[1], constraints=floor.matrix.shape[0],
                        nonzeros=int(floor.highs.getNumNz()))
             del floor
+        elif path == "decomposed":
+            from optimizer.executor import open_executor
+            from optimizer.plan.decompose import PeriodDecomposition
+
+            with open_executor(workers=workers) as executor:
+                _say(f"{tag}: build")
+                t0 = time.perf_counter()
+                decomposition = PeriodDecomposition(params, in_force)
+                t1 = time.perf_counter()
+                _say(f"{tag}: solve by period blocks")
+                first, warm, stats = decomposition.solve(executor)
+                t2 = time.perf_counter()
+                _say(f"{tag}: warm re-solve of the changed blocks")
+                changed = PeriodDecomposition(new_params, in_force)
+                second, _, second_stats = changed.solve(executor, warm)
+                t3 = time.perf_counter()
+            runs.append(dict(build_s=t1 - t0, solve_s=t2 - t1, resolve_s=t3 - t2, objective=first.objective,
+                             resolve_objective=second.objective, iterations=first.iterations,
+                             resolve_iterations=second.iterations, status=first.status,
+                             resolve_status=second.status, rounds=stats.rounds,
+                             horizon_rows_bind=stats.horizon_rows_bind, fallback=stats.fallback,
+                             blocks=stats.blocks, resolve_blocks_resolved=second_stats.blocks_resolved,
+                             resolve_fallback=second_stats.fallback))
+            out.update(workers=workers, horizon_rows=decomposition.n_horizon_rows)
+            del decomposition, changed
         elif path == "pyomo":
             from optimizer.plan.targets import plan_targets
 
@@ -384,14 +415,17 @@ def worker(path: str, spec: dict, repeats: int, change: dict | None) -> dict:
             raise ValueError(f"unknown benchmark path {path!r}")
     for key in runs[0]:
         values = [run[key] for run in runs]
-        out[key] = statistics.median(values) if isinstance(values[0], float) and "objective" not in key else values[0]
+        numeric = isinstance(values[0], float) and not isinstance(values[0], bool)
+        out[key] = statistics.median(values) if numeric and "objective" not in key else values[0]
     out["peak_rss_mb"] = _peak_rss_mb()
     return out
 
 
-def _run_worker(path: str, spec: dict, repeats: int, change: dict | None, progress: Progress | None) -> dict:
+def _run_worker(path: str, spec: dict, repeats: int, change: dict | None, progress: Progress | None,
+                workers: int = 1) -> dict:
     command = [sys.executable, "-m", "optimizer.bench", "--worker", path, "--spec", json.dumps(spec),
-               "--repeats", str(repeats), "--change", json.dumps(change), "--parent", str(os.getpid())]
+               "--repeats", str(repeats), "--change", json.dumps(change), "--parent", str(os.getpid()),
+               "--workers", str(workers)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                cwd=Path(__file__).resolve().parent.parent)
     errors = []
@@ -415,12 +449,15 @@ def _run_worker(path: str, spec: dict, repeats: int, change: dict | None, progre
 def run_benchmark(*, reps: int | None = None, products: int | None = None, periods: int | None = None,
                   markets: int = 8, seed: int = 0, repeats: int = 1, resolve_change: dict | None = None,
                   dataset: str | None = None, name: str | None = None, pyomo: bool | None = None,
-                  progress: Progress | None = None) -> dict:
+                  progress: Progress | None = None, binding_mix: bool = False, workers: int = 1,
+                  decomposed: bool = True) -> dict:
     """Benchmark one instance: product path and floor, each in a fresh process; ratios in this run.
 
     Give `reps`, `products`, `periods` (a seeded synthetic company with `markets` markets) or a
     `dataset` folder. `resolve_change` overrides the tactical change of `tactical_change`. The
-    Pyomo path is timed as well on small instances (or when `pyomo=True`).
+    Pyomo path is timed as well on small instances (or when `pyomo=True`). The decomposed path
+    (optimizer/plan/decompose.py, period blocks through an executor of `workers` processes) is timed
+    beside them unless `decomposed=False`; `binding_mix` makes the mix rules bind.
     """
     if repeats < 1:
         raise ValueError("repeats must be at least 1")
@@ -431,12 +468,15 @@ def run_benchmark(*, reps: int | None = None, products: int | None = None, perio
             if value is None or value < 1:
                 raise ValueError(f"{arg} must be a positive integer")
         spec = {"reps": reps, "products": products, "periods": periods, "markets": markets, "seed": seed}
+        if binding_mix:
+            spec["binding_mix"] = True
     say = progress or (lambda text: None)
     product = _run_worker("product", spec, repeats, resolve_change, say)
     floor = _run_worker("floor", spec, repeats, resolve_change, say)
     n_orders = product["variables"]
     out = {
-        "name": name or (Path(dataset).name if dataset else f"{reps}x{products}x{periods}"),
+        "name": name or (Path(dataset).name if dataset else f"{reps}x{products}x{periods}"
+                         + ("-binding" if binding_mix else "")),
         "reps": reps, "products": products, "periods": periods, "markets": markets, "seed": seed,
         "dataset": dataset, "repeats": repeats, "ordering": product["ordering"],
         "variables": product["variables"], "constraints": product["constraints"], "nonzeros": product["nonzeros"],
@@ -465,6 +505,26 @@ def run_benchmark(*, reps: int | None = None, products: int | None = None, perio
     out["objective_rel_diff"] = _rel_diff(out["objective"], out["floor_objective"])
     out["resolve_objective_rel_diff"] = _rel_diff(out["resolve_objective"], out["floor_resolve_objective"])
     out["agree"] = bool(out["objective_rel_diff"] <= AGREEMENT and out["resolve_objective_rel_diff"] <= AGREEMENT)
+    if decomposed:
+        result = _run_worker("decomposed", spec, repeats, resolve_change, say, workers)
+        floor_total = out["floor_build_s"] + out["floor_solve_s"]
+        out.update(
+            decomposed_build_s=result["build_s"], decomposed_solve_s=result["solve_s"],
+            decomposed_resolve_s=result["resolve_s"], decomposed_objective=result["objective"],
+            decomposed_resolve_objective=result["resolve_objective"], decomposed_status=result["status"],
+            decomposed_iterations=result["iterations"], decomposed_rounds=result["rounds"],
+            decomposed_fallback=result["fallback"], horizon_rows_bind=result["horizon_rows_bind"],
+            horizon_rows=result["horizon_rows"], decomposed_workers=result["workers"], blocks=result["blocks"],
+            decomposed_resolve_blocks=result["resolve_blocks_resolved"],
+            decomposed_peak_rss_mb=result["peak_rss_mb"],
+            decomposed_ratio=(result["build_s"] + result["solve_s"]) / floor_total,
+            decomposed_resolve_ratio=result["resolve_s"] / out["floor_resolve_s"],
+            decomposed_objective_rel_diff=_rel_diff(result["objective"], out["floor_objective"]),
+            decomposed_resolve_objective_rel_diff=_rel_diff(result["resolve_objective"],
+                                                            out["floor_resolve_objective"]),
+        )
+        out["agree"] = bool(out["agree"] and out["decomposed_objective_rel_diff"] <= AGREEMENT
+                            and out["decomposed_resolve_objective_rel_diff"] <= AGREEMENT)
     if pyomo or (pyomo is None and n_orders <= PYOMO_MAX_ORDERS):
         result = _run_worker("pyomo", spec, repeats, resolve_change, say)
         out.update(pyomo_build_s=result["build_s"], pyomo_solve_s=result["solve_s"],
@@ -496,9 +556,10 @@ def _main(argv: list[str]) -> None:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--change", default="null")
     parser.add_argument("--parent", type=int, default=None, help="pid of the process that waits for this one")
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
     die_with_parent(args.parent)  # a killed `comptune bench` or service job takes its paths with it
-    result = worker(args.worker, json.loads(args.spec), args.repeats, json.loads(args.change))
+    result = worker(args.worker, json.loads(args.spec), args.repeats, json.loads(args.change), args.workers)
     sys.stdout.write(json.dumps(result, default=float) + "\n")
 
 

@@ -195,6 +195,8 @@ def generate(
     periods: Annotated[int, typer.Option(min=1)] = 12,
     closed: Annotated[int, typer.Option(min=0, help="Closed periods (with actuals).")] = 0,
     seed: int = 0,
+    binding_mix: Annotated[bool, typer.Option(
+        "--binding-mix", help="Add min/max mix shares the most profitable plan breaks (the horizon rows bind).")] = False,
 ) -> None:
     """Write a seeded synthetic dataset of any size in the comptune format."""
     from models.synthetic import synthetic_tables, write_tables
@@ -203,7 +205,7 @@ def generate(
         err_console.print("--closed must be smaller than --periods")
         raise typer.Exit(EXIT_BAD_INPUT)
     tables = synthetic_tables(reps=reps, products=products, markets=markets, periods=periods, seed=seed,
-                              closed_periods=closed)
+                              closed_periods=closed, binding_mix=binding_mix)
     with staged_output(out) as stage:
         write_tables(tables, stage)
     console.print(f"wrote a {reps} reps × {products} products × {markets} markets × {periods} periods dataset to {out}")

@@ -12,11 +12,13 @@ import hashlib
 import json
 import logging
 import secrets
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -25,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from api.db.tables import (
     ActualRow, AssumptionSetRow, AuditRow, BenchmarkRow, DatasetRow, DatasetTableRow, DecisionRow, JobResultRow,
-    JobRow, PlanVersionRow, TokenRow, utcnow,
+    JobRow, PlanBlockRow, PlanVersionRow, TokenRow, utcnow,
 )
 from api.serialize import frame_from_json, frame_to_json
 from models.assumptions import AssumptionSet, parse_assumptions
@@ -38,12 +40,12 @@ logger = logging.getLogger(__name__)
 ACTUAL_COLUMNS = ("rep_id", "product_id", "period", "orders", "calls", "meetings", "quotes")
 ACTUAL_MEASURES = ("orders", "calls", "meetings", "quotes")
 
-REVIEW, BENCHMARK = "review", "benchmark"
+REVIEW, BENCHMARK, SWEEP = "review", "benchmark", "sweep"
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED = "queued", "running", "succeeded", "failed", "canceled"
 JOB_STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED)
 TERMINAL = (SUCCEEDED, FAILED, CANCELED)
 INTERRUPTED = "interrupted: the service stopped while the job was running; submit it again"
-JOB_TABLES = {REVIEW: JobRow, BENCHMARK: BenchmarkRow}
+JOB_TABLES = {REVIEW: JobRow, BENCHMARK: BenchmarkRow, SWEEP: JobRow}  # reviews and sweeps share `jobs`
 
 
 class NotFound(LookupError):
@@ -424,8 +426,9 @@ def list_assumption_sets(*, session: Session, dataset_id: int, name: str | None 
 # --------------------------------------------------------------------------------------------
 # Jobs
 #
-# Reviews live in `jobs` (their results in `job_results`), benchmarks in `benchmarks`; both share
-# the lifecycle columns, so every function here takes the job's `kind`. Each transition is a
+# Reviews and sweeps live in `jobs` (their results in `job_results`; the `kind` column tells them
+# apart), benchmarks in `benchmarks`; all share the lifecycle columns, so every function here takes
+# the job's `kind` and selects only rows of that kind. Each transition is a
 # conditional UPDATE on the current status (and, for a running job, on its owner).
 
 
@@ -436,10 +439,15 @@ def job_table(kind: str) -> type[JobRow] | type[BenchmarkRow]:
         raise ValueError(f"unknown job kind {kind!r}") from None
 
 
+def _of_kind(table, kind: str):
+    """The condition that selects the rows of one job kind in its table."""
+    return table.kind == kind
+
+
 def create_job(*, session: Session, kind: str, created_by: str, time_limit_s: float, params: dict,
                dataset_id: int | None = None, assumption_set_id: int | None = None,
                plan_version: int | None = None) -> JobRow | BenchmarkRow:
-    if kind == REVIEW:
+    if job_table(kind) is JobRow:
         row = JobRow(kind=kind, status=QUEUED, created_by=created_by, time_limit_s=time_limit_s, params=params,
                      dataset_id=dataset_id, assumption_set_id=assumption_set_id, plan_version=plan_version)
     else:
@@ -452,7 +460,7 @@ def create_job(*, session: Session, kind: str, created_by: str, time_limit_s: fl
 
 def get_job(*, session: Session, job_id: int, kind: str = REVIEW) -> JobRow | BenchmarkRow:
     row = session.get(job_table(kind), job_id)
-    if row is None:
+    if row is None or row.kind != kind:
         raise NotFound(f"no {kind} {job_id}")
     return row
 
@@ -462,7 +470,7 @@ def list_jobs(*, session: Session, kind: str, status: str | None = None, limit: 
     """A page of jobs, newest first, and the total count. A review's result is not read (it is in
     `job_results`); a benchmark's is a small dict and is."""
     table = job_table(kind)
-    query = select(table)
+    query = select(table).where(_of_kind(table, kind))
     if status is not None:
         query = query.where(table.status == status)
     count = session.scalar(select(func.count()).select_from(query.subquery()))
@@ -473,7 +481,7 @@ def list_jobs(*, session: Session, kind: str, status: str | None = None, limit: 
 def active_job(*, session: Session, kind: str) -> JobRow | BenchmarkRow | None:
     """The oldest queued or running job of a kind, if any."""
     table = job_table(kind)
-    return session.scalars(select(table).where(table.status.in_((QUEUED, RUNNING))).order_by(table.id)).first()
+    return session.scalars(select(table).where(_of_kind(table, kind), table.status.in_((QUEUED, RUNNING))).order_by(table.id)).first()
 
 
 def lock_kind(*, session: Session, kind: str) -> None:
@@ -505,12 +513,12 @@ def finish_job(*, session: Session, job_id: int, status: str, summary: dict | No
     values = dict(status=status, finished_at=now, summary=summary, error=error, updated_at=now)
     if status == SUCCEEDED:
         values["progress"] = 1.0
-    if kind != REVIEW:
+    if table is not JobRow:
         values["result"] = result
     outcome = session.execute(update(table).where(*condition).values(**values))
     if outcome.rowcount != 1:
         return False
-    if kind == REVIEW and result is not None:
+    if table is JobRow and result is not None:
         session.add(JobResultRow(job_id=job_id, result=result))
     return True
 
@@ -545,7 +553,7 @@ def renew_leases(*, session: Session, owner: str) -> int:
     """The owner's heartbeat: every job it runs gets a fresh lease. Returns how many it runs."""
     renewed = 0
     now = utcnow()
-    for table in JOB_TABLES.values():
+    for table in set(JOB_TABLES.values()):
         renewed += session.execute(update(table).where(table.owner == owner, table.status == RUNNING)
                                    .values(heartbeat_at=now)).rowcount
     return renewed
@@ -557,7 +565,7 @@ def fail_expired_jobs(*, session: Session, lease_ttl_s: float, error: str | None
     cutoff = utcnow() - timedelta(seconds=lease_ttl_s)
     failed = []
     for kind, table in JOB_TABLES.items():
-        expired = (table.status == RUNNING) & (table.heartbeat_at.is_(None) | (table.heartbeat_at < cutoff))
+        expired = _of_kind(table, kind) & (table.status == RUNNING) & (table.heartbeat_at.is_(None) | (table.heartbeat_at < cutoff))
         ids = list(session.scalars(select(table.id).where(expired)))
         if ids:
             outcome = session.execute(update(table).where(table.id.in_(ids), expired)
@@ -574,7 +582,7 @@ def queued_jobs(*, session: Session) -> list[tuple[str, int]]:
     rows = []
     for kind, table in JOB_TABLES.items():
         rows += [(submitted, kind, i) for i, submitted in
-                 session.execute(select(table.id, table.submitted_at).where(table.status == QUEUED))]
+                 session.execute(select(table.id, table.submitted_at).where(_of_kind(table, kind), table.status == QUEUED))]
     return [(kind, i) for _, kind, i in sorted(rows, key=lambda r: (as_utc(r[0]), r[1], r[2]))]
 
 
@@ -591,7 +599,8 @@ def job_statuses(*, session: Session, kind: str, ids: Iterable[int]) -> dict[int
 def job_counts(*, session: Session) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
     for kind, table in JOB_TABLES.items():
-        for status, count in session.execute(select(table.status, func.count()).group_by(table.status)):
+        for status, count in session.execute(select(table.status, func.count()).where(_of_kind(table, kind))
+                                             .group_by(table.status)):
             out.setdefault(kind, {})[status] = int(count)
     return out
 
@@ -710,3 +719,52 @@ def list_audit(*, session: Session, action: str | None = None, actor: str | None
     count = session.scalar(select(func.count()).select_from(query.subquery()))
     rows = session.scalars(query.order_by(AuditRow.id.desc()).limit(limit).offset(offset))
     return list(rows), int(count or 0)
+
+
+# --------------------------------------------------------------------------------------------
+# Plan LP blocks: what the next review of the same plan version starts warm from
+
+
+def _pack(array: np.ndarray) -> bytes:
+    """dtype tag (8 bytes) + raw array, compressed."""
+    array = np.ascontiguousarray(array)
+    return zlib.compress(array.dtype.str.encode().ljust(8) + array.tobytes(), 1)
+
+
+def _unpack(blob: bytes) -> np.ndarray:
+    raw = zlib.decompress(blob)
+    return np.frombuffer(raw[8:], dtype=np.dtype(raw[:8].decode().strip())).copy()
+
+
+def load_plan_warm_start(*, session: Session, dataset_id: int, plan_version: int | None):
+    """The stored block bases (and answers) of a dataset's plan version, or None if there are none."""
+    from optimizer.plan.decompose import BlockBasis, PlanWarmStart  # local: the solver stack loads on demand
+
+    rows = session.scalars(select(PlanBlockRow).where(PlanBlockRow.dataset_id == dataset_id,
+                                                      PlanBlockRow.plan_version == (plan_version or 0))).all()
+    if not rows:
+        return None
+    warm = PlanWarmStart(fingerprints={}, bases={}, prices=np.asarray(rows[0].prices, dtype=float))
+    for row in rows:
+        warm.fingerprints[row.period] = row.fingerprint
+        warm.bases[row.period] = BlockBasis(col_status=_unpack(row.col_status), row_status=_unpack(row.row_status))
+        if row.col_value is not None and row.row_dual is not None:
+            warm.solutions[row.period] = (_unpack(row.col_value), _unpack(row.row_dual))
+    return warm
+
+
+def save_plan_warm_start(*, session: Session, dataset_id: int, plan_version: int | None, warm) -> int:
+    """Replace the stored blocks of a dataset's plan version with `warm` (a PlanWarmStart); rows written."""
+    version = plan_version or 0
+    session.query(PlanBlockRow).filter(PlanBlockRow.dataset_id == dataset_id,
+                                       PlanBlockRow.plan_version == version).delete()
+    prices = [float(p) for p in (warm.prices if warm.prices is not None else [])]
+    for period, basis in warm.bases.items():
+        answer = warm.solutions.get(period)
+        session.add(PlanBlockRow(
+            dataset_id=dataset_id, plan_version=version, period=period,
+            fingerprint=warm.fingerprints.get(period, ""), col_status=_pack(basis.col_status),
+            row_status=_pack(basis.row_status), col_value=_pack(answer[0]) if answer else None,
+            row_dual=_pack(answer[1]) if answer else None, prices=prices,
+        ))
+    return len(warm.bases)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (
-    JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, Index,
+    JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, Index,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -212,3 +212,22 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(100), index=True)
     target: Mapped[str] = mapped_column(String(200))
     detail: Mapped[dict] = mapped_column(JSON)
+
+
+class PlanBlockRow(Base):
+    """The last solved state of one period block of a plan LP, per dataset and plan version, so that
+    the next review (even after a restart) starts warm (optimizer/plan/decompose.py): the block's
+    fingerprint, its simplex basis and, when taken at the stored horizon prices, its solution.
+    Arrays are zlib-compressed numpy bytes. `plan_version` 0 stands for "no plan in force"."""
+
+    __tablename__ = "plan_lp_blocks"
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
+    plan_version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period: Mapped[str] = mapped_column(String(50), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    col_status: Mapped[bytes] = mapped_column(LargeBinary)
+    row_status: Mapped[bytes] = mapped_column(LargeBinary)
+    col_value: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    row_dual: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    prices: Mapped[list] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)

@@ -220,6 +220,7 @@ def recommend(
     baseline: Plan | None = None,
     parent: AssumptionSet | None = None,
     progress: Callable[[str, float], None] | None = None,
+    plan_result: PlanResult | None = None,
 ) -> Recommendation:
     """Recommend the plan with the best simulated margin under the rules, and compare it.
 
@@ -227,13 +228,16 @@ def recommend(
     from (default: the plan in force); `parent` the assumptions the set was derived from (for the
     attribution; default none). `progress(phase, share)` is called as the work moves on: phase one of
     plan_lp, targets, incentive_lp, simulations, selection; share the overall share done, in [0, 1].
+    `plan_result`: the plan LP already solved for this dataset and these assumptions (the service
+    solves it warm from stored block bases); solved here when not given.
     """
     report = progress or (lambda phase, share: None)
     started = time.perf_counter()
     report("plan_lp", 0.0)
     rules = rules or dataset.company.rules
     params = effective_parameters(dataset, assumptions)
-    plan_result = plan_targets(dataset, assumptions, options=options, params=params)
+    if plan_result is None:
+        plan_result = plan_targets(dataset, assumptions, options=options, params=params)
     failure = _plan_lp_failure(dataset, params, plan_result)
     if failure is not None:
         return Recommendation(status=failure[0], plan=None, plan_result=plan_result, message=failure[1],

@@ -19,7 +19,7 @@ import pandas as pd
 from optimizer.parameters import Parameters
 from optimizer.plan.explain import DUAL_TOLERANCE, TOP_PER_FAMILY, binding_constraints, soft_slacks
 from optimizer.plan.layout import (
-    DEFAULT_ORDERING, CanonicalLP, plan_layout, plan_numbers, plan_structure, positioned, positioned_matrix,
+    DEFAULT_ORDERING, CanonicalLP, PlanLayout, plan_layout, plan_numbers, plan_structure, positioned, positioned_matrix,
 )
 from optimizer.plan.results import ORDER_COLUMNS, InForce, PlanResult
 from optimizer.solve import (
@@ -194,29 +194,33 @@ class PlanSolver:
         return pd.DataFrame({"rep_id": reps, "product_id": products, "period": periods, "orders": orders})
 
     def _family_duals(self, y: np.ndarray, keep: int = TOP_PER_FAMILY) -> dict[str, dict]:
-        """The largest row duals of each family, keyed like the Pyomo constraints' indices."""
-        lay, params, s = self.layout, self.params, self.layout.structure
-        n_t = s.n_periods
-        periods = params.open_periods
-        out: dict[str, dict] = {}
+        return family_duals(self.layout, self.params, y, keep)
 
-        def top(family: str) -> np.ndarray:
-            values = y[lay.row_slices[family]]
-            candidates = np.nonzero(np.abs(values) > DUAL_TOLERANCE)[0]
-            if len(candidates) > keep:
-                candidates = candidates[np.argpartition(-np.abs(values[candidates]), keep - 1)[:keep]]
-            return candidates
 
-        out["capacity"] = {(params.reps[s.capacity_reps[i // n_t]], periods[i % n_t]): float(y[lay.row_slices["capacity"]][i])
-                           for i in top("capacity")}
-        out["market"] = {(params.markets[s.market_pairs[i // n_t, 0]], params.products[s.market_pairs[i // n_t, 1]],
-                          periods[i % n_t]): float(y[lay.row_slices["market"]][i]) for i in top("market")}
-        out["supply"] = {(params.products[s.supply_products[i // n_t]], periods[i % n_t]): float(y[lay.row_slices["supply"]][i])
-                         for i in top("supply")}
-        out["mix_min"] = {params.products[s.min_mix[i]]: float(y[lay.row_slices["mix_min"]][i]) for i in top("mix_min")}
-        out["mix_max"] = {params.products[s.max_mix[i]]: float(y[lay.row_slices["mix_max"]][i]) for i in top("mix_max")}
-        out["budget"] = {None: float(y[lay.row_slices["budget"]][0])}
-        return out
+def family_duals(lay: PlanLayout, params: Parameters, y: np.ndarray, keep: int = TOP_PER_FAMILY) -> dict[str, dict]:
+    """The largest row duals (y in canonical row order) of each family, keyed like the Pyomo constraints' indices."""
+    s = lay.structure
+    n_t = s.n_periods
+    periods = params.open_periods
+    out: dict[str, dict] = {}
+
+    def top(family: str) -> np.ndarray:
+        values = y[lay.row_slices[family]]
+        candidates = np.nonzero(np.abs(values) > DUAL_TOLERANCE)[0]
+        if len(candidates) > keep:
+            candidates = candidates[np.argpartition(-np.abs(values[candidates]), keep - 1)[:keep]]
+        return candidates
+
+    out["capacity"] = {(params.reps[s.capacity_reps[i // n_t]], periods[i % n_t]): float(y[lay.row_slices["capacity"]][i])
+                       for i in top("capacity")}
+    out["market"] = {(params.markets[s.market_pairs[i // n_t, 0]], params.products[s.market_pairs[i // n_t, 1]],
+                      periods[i % n_t]): float(y[lay.row_slices["market"]][i]) for i in top("market")}
+    out["supply"] = {(params.products[s.supply_products[i // n_t]], periods[i % n_t]): float(y[lay.row_slices["supply"]][i])
+                     for i in top("supply")}
+    out["mix_min"] = {params.products[s.min_mix[i]]: float(y[lay.row_slices["mix_min"]][i]) for i in top("mix_min")}
+    out["mix_max"] = {params.products[s.max_mix[i]]: float(y[lay.row_slices["mix_max"]][i]) for i in top("mix_max")}
+    out["budget"] = {None: float(y[lay.row_slices["budget"]][0])}
+    return out
 
 
 def solve_plan_arrays(params: Parameters, in_force: InForce | None = None, *,

@@ -119,6 +119,7 @@ def test_the_articles_month(server):
     assert review["started_at"] and review["finished_at"] and review["duration_s"] > 0
     summary = review["summary"]
     assert summary["solver_status"] in ("optimal", "feasible_time_limit")
+    assert summary["plan_lp"]["method"] == "monolithic" and summary["plan_lp"]["warm"] is False  # the sample is small
     assert set(summary["effect"]) == {"margin", "revenue", "alignment_efficiency"}
     assert summary["pay_visible"] is False
     assert all(row["pay_cost"] is None for row in summary["comparison"])

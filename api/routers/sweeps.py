@@ -1,0 +1,68 @@
+"""Scenario sweeps: the plan LP under many scenarios as a job (optimizer/review/sweep.py); tables as JSON or CSV."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import pandas as pd
+from fastapi import APIRouter, Path, Query, Request, status
+
+from api.db import store
+from api.db.tables import JobRow
+from api.deps import Analyst, ServicesDep, SessionDep, Viewer
+from api.jobs import SWEEP
+from api.routers.common import BAD_BODY, BAD_INPUT, CONFLICT, ERRORS, NO_DATASET, NOT_FOUND, csv_response, wants_csv
+from api.schemas import SweepCreate, SweepPublic
+from models.limits import MAX_ID
+from models.sweep import parse_sweep
+
+router = APIRouter(prefix="/v1/sweeps", tags=["sweeps"], responses=ERRORS)
+TABLES = ("candidates", "scenarios", "scores")
+SweepId = Annotated[int, Path(ge=1, le=MAX_ID, description="Sweep id.")]
+
+
+def sweep_public(job: JobRow, *, full: bool = False) -> SweepPublic:
+    return SweepPublic(id=job.id, status=job.status, params=job.params, created_by=job.created_by,
+                       submitted_at=store.as_utc(job.submitted_at), started_at=store.as_utc(job.started_at),
+                       finished_at=store.as_utc(job.finished_at), error=job.error, summary=job.summary,
+                       result=job.result if full else None)
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=SweepPublic,
+             responses={**BAD_BODY, **NO_DATASET})
+def create_sweep(principal: Analyst, session: SessionDep, services: ServicesDep, body: SweepCreate) -> SweepPublic:
+    """Queue a sweep of the current dataset; the sweep is validated first (422 names the key)."""
+    dataset_row = store.current_dataset(session=session)
+    dataset = store.build_dataset(session=session, dataset=dataset_row)
+    spec = parse_sweep(body.sweep, dataset, file="sweep", max_scenarios=services.settings.max_sweep_scenarios)
+    time_limit = min(body.time_limit_s or services.settings.default_time_limit_s, services.settings.max_time_limit_s)
+    job = store.create_job(session=session, kind=SWEEP, created_by=principal.name, time_limit_s=time_limit,
+                           params={"sweep": body.sweep, "n_scenarios": spec.n_scenarios},
+                           dataset_id=dataset_row.id, plan_version=dataset_row.plan_version)
+    store.record(session=session, actor=principal.name, role=principal.role, action="sweep.create",
+                 target=f"sweep:{job.id}", detail={"name": spec.name, "n_scenarios": spec.n_scenarios})
+    session.commit()
+    services.runner.submit(job.id)
+    return sweep_public(job)
+
+
+@router.get("/{sweep_id}", response_model=SweepPublic, responses={**NOT_FOUND, **BAD_INPUT})
+def read_sweep(principal: Viewer, session: SessionDep, sweep_id: SweepId,
+               full: bool = Query(False, description="Include the full result (every table).")) -> SweepPublic:
+    """Status, summary (the robust choice) and, with ?full=true, the result."""
+    return sweep_public(store.get_job(session=session, job_id=sweep_id, kind=SWEEP), full=full)
+
+
+@router.get("/{sweep_id}/{table}", responses={**NOT_FOUND, **CONFLICT, **BAD_INPUT})
+def read_sweep_table(principal: Viewer, session: SessionDep, request: Request, sweep_id: SweepId,
+                     table: Literal["candidates", "scenarios", "scores"],
+                     format: Literal["json", "csv"] | None = Query(None, description="csv for a CSV file.")):
+    """One table of a finished sweep, as JSON rows or CSV."""
+    job = store.get_job(session=session, job_id=sweep_id, kind=SWEEP)
+    if job.status != store.SUCCEEDED or not job.result:
+        raise store.Conflict(f"sweep {sweep_id} is {job.status}: tables exist only once it has succeeded"
+                             + (f" ({job.error})" if job.error else ""))
+    rows = job.result[table]
+    if wants_csv(request, format):
+        return csv_response(pd.DataFrame(rows), f"sweep-{sweep_id}-{table}.csv")
+    return {"sweep_id": sweep_id, "table": table, "data": rows, "count": len(rows)}
