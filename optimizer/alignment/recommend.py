@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -34,6 +35,7 @@ from optimizer.plan.results import PlanResult
 from optimizer.plan.targets import plan_targets
 from optimizer.alignment.payout import Curve, default_curve
 from optimizer.alignment.response import Simulation, simulate
+from optimizer.executor import Executor, open_executor
 from optimizer.solve import ERROR, FEASIBLE_TIME_LIMIT, OPTIMAL, SolveOptions
 
 logger = logging.getLogger(__name__)
@@ -226,6 +228,31 @@ def baseline_plans(dataset: Dataset, params: Parameters, orders: pd.DataFrame, p
 
 
 # --------------------------------------------------------------------------------------------
+# Progress: the phases of a recommendation and the overall share done when each starts
+
+PHASES = ("plan_lp", "targets", "incentive_lp", "simulations", "selection")
+PROGRESS = {"plan_lp": 0.0, "targets": 0.25, "incentive_lp": 0.3, "simulations": 0.5, "selection": 0.97}
+
+
+def _between(phase: str, share: float) -> float:
+    """The overall share done when `share` of `phase` is done."""
+    following = PHASES[PHASES.index(phase) + 1] if phase != PHASES[-1] else None
+    end = PROGRESS[following] if following else 1.0
+    return PROGRESS[phase] + min(max(share, 0.0), 1.0) * (end - PROGRESS[phase])
+
+
+def _shapes(structures: dict, curves: dict, in_force_only: bool):
+    """The (structure, curve) pairs the incentive LP is solved for."""
+    for structure in structures:
+        for curve_name in curves:
+            if structure == "product quotas" and curve_name != "capped at target":
+                continue
+            if in_force_only and curve_name != next(iter(curves)):
+                continue
+            yield structure, curve_name
+
+
+# --------------------------------------------------------------------------------------------
 # Entry point
 
 
@@ -235,11 +262,26 @@ def recommend(
     *,
     options: SolveOptions | None = None,
     in_force_only: bool = False,
+    progress: Callable[[str, float], None] | None = None,
+    workers: int = 1,
+    executor: Executor | None = None,
 ) -> Recommendation:
-    """Recommend targets and component weights for the open periods and compare with the baselines."""
+    """Recommend targets and component weights for the open periods and compare with the baselines.
+
+    `progress(phase, done)` is told the phase (one of PHASES) and the overall share done in [0, 1]
+    as the work goes. The (rep, period) simulations run through `executor`, else through one opened
+    here for `workers` processes (or the Dask scheduler named by COMPTUNE_DASK_SCHEDULER).
+    """
+    if executor is None:
+        with open_executor(workers) as opened:
+            return recommend(dataset, assumptions, options=options, in_force_only=in_force_only,
+                             progress=progress, executor=opened)
+    report = progress or (lambda phase, done: None)
     started = time.perf_counter()
+    report("plan_lp", 0.0)
     params = effective_parameters(dataset, assumptions)
     plan_result = plan_targets(dataset, assumptions, options=options, params=params)
+    report("targets", PROGRESS["targets"])
     if len(params.open_index) == 0:
         return Recommendation(status=ERROR, plan=None, plan_result=plan_result,
                               message=f"current_period {dataset.company.current_period!r} is the last period: "
@@ -269,8 +311,12 @@ def recommend(
     # margin, the weights in force on the new targets, and the plan in force unchanged. The exact
     # simulation judges them all; the best simulated margin wins and `selected` names it.
     tried: list[tuple[str, float | None, Plan, IncentiveResult | None]] = []
+    targeted_plans = {structure: make_plan(dataset, params, orders, components, base_curve, keep_closed_from=in_force)
+                      for structure, components in structures.items()}
+    n_lps, lps_done = len(EPSILONS) * sum(1 for s, c in _shapes(structures, curves, in_force_only)), 0
+    report("incentive_lp", PROGRESS["incentive_lp"])
     for structure, components in structures.items():
-        targeted = make_plan(dataset, params, orders, components, base_curve, keep_closed_from=in_force)
+        targeted = targeted_plans[structure]
         for curve_name, curve in curves.items():
             if structure == "product quotas" and curve_name != "capped at target":
                 continue  # product quotas only make sense capped: uncapped they are a margin commission
@@ -280,6 +326,8 @@ def recommend(
             for eps in EPSILONS:
                 result = incentive_weights(params, shape, planned, in_force=w0, max_weight_change=max_change,
                                            epsilon=eps)
+                lps_done += 1
+                report("incentive_lp", _between("incentive_lp", lps_done / max(n_lps, 1)))
                 if result.status == OPTIMAL:
                     tried.append((f"incentive LP over {structure}, {curve_name}, ε = {eps:g}·tvp/H", eps,
                                   with_weights(shape, result.weights), result))
@@ -300,9 +348,12 @@ def recommend(
     rows = []
     best = None
     seen: list[tuple[Plan, Simulation]] = []
-    for label, eps, candidate, result in tried:
+    n_sims = len(tried) + 2  # and the two commission baselines
+    report("simulations", PROGRESS["simulations"])
+    for i, (label, eps, candidate, result) in enumerate(tried, start=1):
         sim = next((s for plan, s in seen if _same_plan(plan, candidate)), None)
-        sim = sim or simulate(dataset, candidate, params=params, plan_margin=margin)
+        sim = sim or simulate(dataset, candidate, params=params, plan_margin=margin, executor=executor)
+        report("simulations", _between("simulations", i / n_sims))
         seen.append((candidate, sim))
         rows.append({"candidate": label, "epsilon": eps, "components": len(candidate.component_ids),
                      "alignment_efficiency": sim.alignment_efficiency, "margin": sim.margin, "pay_cost": sim.pay_cost})
@@ -314,7 +365,8 @@ def recommend(
     simulations = {"recommended": sim}
     for name, plan in baseline_plans(dataset, params, orders, kappa).items():
         cached = next((s for p, s in seen if p is plan), None)
-        simulations[name] = cached or simulate(dataset, plan, params=params, plan_margin=margin)
+        simulations[name] = cached or simulate(dataset, plan, params=params, plan_margin=margin, executor=executor)
+    report("selection", PROGRESS["selection"])
     alignment = {name: simulations[name].alignment_efficiency for name in ("recommended", *BASELINES)
                  if name in simulations}
     comparison = pd.DataFrame([
@@ -330,6 +382,7 @@ def recommend(
     if best_baseline is not None and alignment["recommended"] is not None and alignment["recommended"] < best_baseline - 1e-9:
         message = ("the recommendation scores below a baseline that the change limit or the candidate components "
                    "do not allow; see the comparison")
+    report("selection", 1.0)
     return Recommendation(
         status=plan_result.status, plan=recommended, plan_result=plan_result, alignment=alignment,
         comparison=comparison, adjustments=target_adjustments(params, in_force, recommended, assumptions),

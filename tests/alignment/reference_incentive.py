@@ -1,4 +1,7 @@
-"""The incentive LP of DESIGN.md §4.4: component weights that make the planned mix each rep's choice.
+"""Reference: the incentive LP as it was solved before (every row stated, scipy linprog). Tests compare
+the product (optimizer.alignment.incentive) with it on random instances; not used by the product.
+
+Original docstring follows.
 
 Inverse linear optimization (Ahuja & Orlin 2001). With targets cascaded from the plan LP, every
 component sits at attainment 1 at the planned orders o*, so near o* a rep's pay is linear in the
