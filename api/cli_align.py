@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from api.cli import (
-    EXIT_NO_ANSWER, AssumptionsOpt, DatasetArg, JsonOpt, OutOpt, PlanDirArg, console, input_errors, load_inputs,
-    staged_output,
+    EXIT_NO_ANSWER, AssumptionsOpt, DatasetArg, JsonOpt, OutOpt, PlanDirArg, console, err_console, input_errors,
+    load_inputs, staged_output,
 )
 from models.dataset import load_plan, write_plan
 from optimizer.parameters import effective_parameters
 from optimizer.plan.targets import plan_targets
 from optimizer.alignment.recommend import recommend as recommend_plan
+from optimizer.executor import ExecutorError
 from optimizer.alignment.response import simulate as simulate_plan
 from optimizer.solve import FEASIBLE_TIME_LIMIT, OPTIMAL, SolveOptions
 
@@ -35,6 +39,35 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.1f} %"
 
 
+PHASE_LABELS = {"plan_lp": "plan LP", "targets": "targets", "incentive_lp": "incentive LP",
+                "simulations": "simulations", "selection": "selection"}
+
+
+@contextmanager
+def phase_progress():
+    """A `progress(phase, done)` callback: a rich progress bar on a terminal (stderr), else one line
+    per phase on stderr (so that `--json` stdout stays clean and logs stay readable)."""
+    if err_console.is_terminal:
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f} %"),
+                      TimeElapsedColumn(), console=err_console, transient=True) as bar:
+            task = bar.add_task("recommend", total=1.0)
+
+            def update(phase: str, done: float) -> None:
+                bar.update(task, completed=done, description=f"recommend: {PHASE_LABELS.get(phase, phase)}")
+
+            yield update
+        return
+    started, last = time.perf_counter(), [None]
+
+    def line(phase: str, done: float) -> None:
+        if phase != last[0]:
+            last[0] = phase
+            err_console.print(f"recommend: {PHASE_LABELS.get(phase, phase)} "
+                              f"({100 * done:.0f} % done, {time.perf_counter() - started:.1f} s)", highlight=False)
+
+    yield line
+
+
 def recommend(
     dataset_dir: DatasetArg,
     assumptions: AssumptionsOpt = None,
@@ -42,11 +75,19 @@ def recommend(
     as_json: JsonOpt = False,
     in_force_only: Annotated[bool, typer.Option("--in-force-only", help="Weigh only the components in force.")] = False,
     time_limit: Annotated[Optional[float], typer.Option("--time-limit", help="Seconds for the plan LP.")] = None,
+    workers: Annotated[int, typer.Option(
+        "--workers", min=1, help="Processes for the simulations (> 1: a Dask LocalCluster; "
+        "COMPTUNE_DASK_SCHEDULER names a cluster instead).")] = 1,
 ) -> None:
     """Recommend targets and component weights (§4.4) and compare them with the baselines (§4.5)."""
     dataset, assumption_set = load_inputs(dataset_dir, assumptions)
-    rec = recommend_plan(dataset, assumption_set, options=SolveOptions(time_limit=time_limit),
-                         in_force_only=in_force_only)
+    try:
+        with phase_progress() as progress:
+            rec = recommend_plan(dataset, assumption_set, options=SolveOptions(time_limit=time_limit),
+                                 in_force_only=in_force_only, progress=progress, workers=workers)
+    except ExecutorError as exc:
+        err_console.print(f"error: {exc}")
+        raise typer.Exit(EXIT_NO_ANSWER) from None
     if as_json:
         sys.stdout.write(json.dumps(rec.to_dict(), indent=2, default=float) + "\n")
     if rec.status not in (OPTIMAL, FEASIBLE_TIME_LIMIT) or rec.plan is None:

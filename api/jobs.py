@@ -128,6 +128,7 @@ class JobRunner:
 
 def run_review(job: JobRow, session_factory: sessionmaker, settings: Settings) -> tuple[dict, dict]:
     """The tactical review (§4.6) of the plan version the review was submitted against."""
+    from optimizer.alignment.estimate import estimate_recommendation
     from optimizer.alignment.recommend import recommend
     from optimizer.solve import FEASIBLE_TIME_LIMIT, OPTIMAL, SolveOptions
 
@@ -140,6 +141,10 @@ def run_review(job: JobRow, session_factory: sessionmaker, settings: Settings) -
         session.rollback()  # release the database before the long solve
     assumptions = parse_assumptions(body)
     assumptions.check_against(dataset)
+    too_large = estimate_recommendation(dataset).over(memory_bytes=settings.max_review_memory_gb * 1e9,
+                                                      seconds=settings.max_review_seconds)
+    if too_large:  # fail now, with the amounts, rather than be killed after an hour
+        raise JobFailed(too_large)
     options = SolveOptions(time_limit=job.time_limit_s)
     recommendation = recommend(dataset, assumptions, options=options,
                                in_force_only=bool(job.params.get("in_force_only", False)))

@@ -2,8 +2,9 @@
 
 `COMPTUNE_DATABASE_URL` names the database (an SQLite file in the working directory by default,
 `postgresql+psycopg://user:password@host/db` in production); the other settings bound the work one
-request may cause: worker threads for review and benchmark jobs, the largest request body, and the
-default and largest solver time limit per job.
+request may cause: worker threads for review and benchmark jobs, the largest request body, the
+default and largest solver time limit per job, and the largest review (estimated memory and time,
+`optimizer.alignment.estimate`) the service starts.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(10_000_000, ge=1_024, description="Largest accepted request body (bytes).")
     default_time_limit_s: float = Field(120.0, gt=0, description="Solver time limit of a job that names none.")
     max_time_limit_s: float = Field(3_600.0, gt=0, description="Largest time limit a request may ask for.")
+    max_review_memory_gb: float = Field(
+        6.0, gt=0, description="A review whose estimated peak memory is larger fails at once (GB).")
+    max_review_seconds: float = Field(
+        3_600.0, gt=0, description="A review whose estimated time is longer fails at once (seconds).")
     public_url: str = Field("http://127.0.0.1:8000", description="Where the service is reached (printed links).")
 
 
