@@ -105,7 +105,7 @@ def random_curve(rng) -> tuple:
 
 @pytest.mark.parametrize("seed", [1, pytest.param(4, marks=pytest.mark.slow)])
 def test_batched_response_model_matches_the_reference_model(seed):
-    dataset, params, _, orders = company(seed)
+    dataset, params, _, orders = company(seed, reps=8, products=5, periods=5)
     rng = np.random.default_rng(seed)
     shapes = dict(RANDOM_CURVES, random=random_curve(rng))
     components = candidate_components(dataset, False)
@@ -124,7 +124,7 @@ def test_batched_response_model_matches_the_reference_model(seed):
 
 def test_small_mip_batches_give_the_same_orders(monkeypatch):
     """The MIP batch size is a speed knob only: 1 block per MIP and 32 give the same answer."""
-    dataset, params, _, orders = company(2)
+    dataset, params, _, orders = company(2, reps=8, products=5, periods=5)
     plan = make_plan(dataset, params, orders, candidate_components(dataset, False), dataset.plan.curve,
                      keep_closed_from=dataset.plan)
     plan = with_weights(plan, {k: 1.0 / len(plan.component_ids) for k in plan.component_ids})
