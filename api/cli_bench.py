@@ -139,10 +139,10 @@ def _bench_recommend(sizes, reps, products, periods, markets, seed, closed, data
         sys.stdout.write(text + "\n")
         return
     table = Table(title="recommend vs HiGHS alone on the same plan LP (seconds)")
-    for column in ("instance", "plan variables", "floor", "recommend", "ratio", "RSS MB", "alignment"):
+    for column in ("instance", "plan variables", "floor", "recommend", "ratio", "CPU ratio", "RSS MB", "alignment"):
         table.add_column(column, justify="left" if column == "instance" else "right")
     for r in results:
         table.add_row(r["name"], f"{r['plan_variables']:,}", f"{r['floor_s']:.2f}", f"{r['recommend_s']:.2f}",
-                      f"{r['ratio']:.2f}", f"{r['recommend_peak_rss_mb']:.0f}",
+                      f"{r['ratio']:.2f}", f"{r['cpu_ratio']:.2f}", f"{r['recommend_peak_rss_mb']:.0f}",
                       "—" if r["alignment_efficiency"] is None else f"{r['alignment_efficiency']:.3f}")
     Console().print(table)
