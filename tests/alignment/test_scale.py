@@ -123,7 +123,7 @@ def test_batched_response_model_matches_the_reference_model(seed):
 
 
 def test_small_mip_batches_give_the_same_orders(monkeypatch):
-    """The MIP batch size is a speed knob only: 1 block per MIP and 32 give the same answer."""
+    """The MIP batch size is a speed knob only: one block per MIP gives the batched answer."""
     dataset, params, _, orders = company(2, reps=8, products=5, periods=5)
     plan = make_plan(dataset, params, orders, candidate_components(dataset, False), dataset.plan.curve,
                      keep_closed_from=dataset.plan)
@@ -131,7 +131,7 @@ def test_small_mip_batches_give_the_same_orders(monkeypatch):
     _, batched, _ = response.simulate_grid(params, plan)
     from optimizer.alignment import response_blocks
 
-    monkeypatch.setattr(response_blocks, "MIP_BATCH", 1)
+    monkeypatch.setattr(response_blocks, "MIP_GATES", 1)
     monkeypatch.setattr(response, "BLOCK_BATCH", 7)
     _, single, _ = response.simulate_grid(params, plan)
     assert np.allclose(own_objective(params, plan, batched), own_objective(params, plan, single), atol=1e-6)
