@@ -414,6 +414,7 @@ class ProgressWriter:
 def run_review(job: JobRow, session_factory: sessionmaker, settings: Settings,
                progress: Progress | None = None) -> tuple[dict, dict]:
     """The tactical review (§4.6) of the plan version the review was submitted against."""
+    from optimizer.alignment.estimate import estimate_recommendation
     from optimizer.alignment.recommend import RULES_UNMET, recommend
     from optimizer.solve import FEASIBLE_TIME_LIMIT, OPTIMAL, SolveOptions
 
@@ -436,6 +437,10 @@ def run_review(job: JobRow, session_factory: sessionmaker, settings: Settings,
     assumptions.check_against(dataset)
     parent = parse_assumptions(parent_body) if parent_body is not None else None
     rules = dataset.company.rules.overridden(job.params.get("rules") or {}, file="body")
+    too_large = estimate_recommendation(dataset).over(memory_bytes=settings.max_review_memory_gb * 1e9,
+                                                      seconds=settings.max_review_seconds)
+    if too_large:  # fail now, with the amounts, rather than be killed after an hour
+        raise JobFailed(too_large)
     options = SolveOptions(time_limit=job.time_limit_s)
     plan_result, plan_lp = review_plan_lp(job, dataset, assumptions, options, session_factory, settings)
     recommendation = recommend(dataset, assumptions, options=options,

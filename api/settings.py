@@ -4,8 +4,9 @@
 `postgresql+psycopg://user:password@host/db` in production); the other settings bound the work one
 request may cause: worker processes for review and benchmark jobs, the largest request body, the
 default and largest solver time limit per job, each job's wall-clock and memory limits, the size of
-a benchmark instance each role may ask for, and the lease that says which service process owns a
-running job.
+a benchmark instance each role may ask for, the largest review (estimated memory and time,
+`optimizer.alignment.estimate`) the service starts, and the lease that says which service process
+owns a running job.
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ class Settings(BaseSettings):
     max_sweep_scenarios: int = Field(200, ge=1, description="Largest number of scenarios one sweep may ask for.")
     sweep_workers: int = Field(1, ge=1, le=64, description="Processes (a Dask LocalCluster when > 1) that solve a "
                                "sweep's scenarios; COMPTUNE_DASK_SCHEDULER names a cluster instead.")
+    max_review_memory_gb: float = Field(
+        6.0, gt=0, description="A review whose estimated peak memory is larger fails at once (GB).")
+    max_review_seconds: float = Field(
+        3_600.0, gt=0, description="A review whose estimated time is longer fails at once (seconds).")
     public_url: str = Field("http://127.0.0.1:8000", description="Where the service is reached (printed links).")
 
     @model_validator(mode="after")

@@ -68,15 +68,18 @@ Progress = Callable[[str], None]
 
 
 def load_instance(*, reps: int | None = None, products: int | None = None, periods: int | None = None,
-                  markets: int = 8, seed: int = 0, dataset: str | None = None, binding_mix: bool = False) -> Dataset:
-    """A dataset folder, or a seeded synthetic company of the given size (all periods open);
-    `binding_mix` gives it mix rules that bind (the plan LP's horizon rows are active)."""
+                  markets: int = 8, seed: int = 0, dataset: str | None = None, binding_mix: bool = False,
+                  closed: int = 0) -> Dataset:
+    """A dataset folder, or a seeded synthetic company of the given size (`closed` periods with
+    actuals, the rest open — as `comptune generate` writes it); `binding_mix` gives it mix rules that
+    bind (the plan LP's horizon rows are active)."""
     if dataset is not None:
         return load_dataset(_resolve(dataset))
     from models.synthetic import synthetic_tables
 
     return dataset_from_tables(synthetic_tables(reps=reps, products=products, markets=markets,
-                                                periods=periods, seed=seed, binding_mix=binding_mix))
+                                                periods=periods, seed=seed, binding_mix=binding_mix,
+                                                closed_periods=closed))
 
 
 def _resolve(path: str) -> Path:
@@ -307,6 +310,14 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux; bytes on macOS
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process (all its threads): on a shared machine, where wall time depends on
+    what else runs, this is what one quiet core would need (with workers > 1 the workers' own CPU is
+    not in it)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _say(text: str) -> None:
     print(f"progress: {text}", file=sys.stderr, flush=True)
 
@@ -315,7 +326,7 @@ def worker(path: str, spec: dict, repeats: int, change: dict | None, workers: in
     """Time one path on one instance in this process (run it in a fresh one)."""
     _say("generating the instance")
     started = time.perf_counter()
-    dataset = load_instance(**spec)
+    dataset = load_instance(**{k: v for k, v in spec.items() if k != "workers"})
     assumptions = tactical_change(dataset, change)
     loaded = time.perf_counter() - started
     params = effective_parameters(dataset)
@@ -411,6 +422,26 @@ def worker(path: str, spec: dict, repeats: int, change: dict | None, workers: in
             result = plan_targets(data, assumptions)
             kpi_targets(effective_parameters(data, assumptions), result.orders)
             runs.append(dict(total_s=time.perf_counter() - t0, objective=result.objective))
+        elif path == "plan_floor":  # HiGHS alone on the company's plan LP (its closed periods fixed)
+            _say(f"{tag}: plan LP floor")
+            t0, c0 = time.perf_counter(), _cpu_s()
+            floor = FloorLP(params, in_force)
+            t1 = time.perf_counter()
+            objective, _ = floor.solve()
+            runs.append(dict(build_s=t1 - t0, solve_s=time.perf_counter() - t1, cpu_s=_cpu_s() - c0,
+                             objective=objective))
+            out.update(variables=floor.matrix.shape[1], iterations=floor.iterations)
+            del floor
+        elif path == "recommend":
+            from optimizer.alignment.recommend import recommend
+
+            def report(phase: str, done: float, tag=tag) -> None:
+                _say(f"{tag}: recommend, {phase} ({100 * done:.0f} %)")
+
+            t0, c0 = time.perf_counter(), _cpu_s()
+            rec = recommend(dataset, progress=report, workers=int(spec.get("workers", 1)))
+            runs.append(dict(total_s=time.perf_counter() - t0, cpu_s=_cpu_s() - c0, status=rec.status,
+                             alignment=rec.alignment.get("recommended"), plan_lp_s=rec.plan_result.solve_seconds))
         else:
             raise ValueError(f"unknown benchmark path {path!r}")
     for key in runs[0]:
@@ -531,6 +562,31 @@ def run_benchmark(*, reps: int | None = None, products: int | None = None, perio
                    pyomo_resolve_s=result["resolve_s"], pyomo_objective=result["objective"],
                    pyomo_peak_rss_mb=result["peak_rss_mb"])
     return out
+
+
+def run_recommend_benchmark(*, reps: int | None = None, products: int | None = None, periods: int | None = None,
+                            markets: int = 8, seed: int = 0, closed: int = 0, dataset: str | None = None,
+                            name: str | None = None, workers: int = 1, progress: Progress | None = None) -> dict:
+    """Time `recommend` on one company against HiGHS alone on that company's plan LP (the floor),
+    each in a fresh process, in this run: recommend seconds, floor seconds, their ratio, peak RSS."""
+    spec: dict = ({"dataset": str(dataset)} if dataset is not None else
+                  {"reps": reps, "products": products, "periods": periods, "markets": markets, "seed": seed,
+                   "closed": closed})
+    say = progress or (lambda text: None)
+    floor = _run_worker("plan_floor", spec, 1, None, say)
+    rec = _run_worker("recommend", {**spec, "workers": workers}, 1, None, say)
+    floor_s = floor["build_s"] + floor["solve_s"]
+    return {
+        "name": name or (Path(dataset).name if dataset else f"{reps}x{products}x{periods}, {closed} closed"),
+        **{k: v for k, v in spec.items() if k != "dataset"}, "dataset": dataset, "workers": workers,
+        "plan_variables": floor["variables"], "floor_s": floor_s, "floor_iterations": floor["iterations"],
+        "floor_peak_rss_mb": floor["peak_rss_mb"], "recommend_s": rec["total_s"],
+        "recommend_plan_lp_s": rec["plan_lp_s"], "recommend_status": rec["status"],
+        "alignment_efficiency": rec["alignment"], "recommend_peak_rss_mb": rec["peak_rss_mb"],
+        "ratio": rec["total_s"] / floor_s if floor_s > 0 else None,
+        "floor_cpu_s": floor["cpu_s"], "recommend_cpu_s": rec["cpu_s"],
+        "cpu_ratio": rec["cpu_s"] / floor["cpu_s"] if floor["cpu_s"] > 0 else None,
+    }
 
 
 def _rel_diff(a: float | None, b: float | None) -> float:

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
 import pandas as pd
 import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from api.commands.common import (
@@ -30,6 +33,7 @@ from models.rules import Rules
 from optimizer.parameters import effective_parameters
 from optimizer.alignment.pay_rules import pay_impact_frame
 from optimizer.alignment.recommend import recommend as recommend_plan
+from optimizer.executor import ExecutorError
 from optimizer.alignment.response import simulate as simulate_plan
 from optimizer.plan.targets import plan_targets
 from optimizer.solve import FEASIBLE_TIME_LIMIT, OPTIMAL, SolveOptions
@@ -46,6 +50,35 @@ def _rule_overrides(dataset, **given) -> Rules:
     """The company's rules with the flags given on the command line (exit 2 naming a bad one)."""
     with input_errors():
         return dataset.company.rules.overridden(given, file="command line")
+
+
+PHASE_LABELS = {"plan_lp": "plan LP", "targets": "targets", "incentive_lp": "incentive LP",
+                "simulations": "simulations", "selection": "selection"}
+
+
+@contextmanager
+def phase_progress():
+    """A `progress(phase, done)` callback: a rich progress bar on a terminal (stderr), else one line
+    per phase on stderr (so that `--json` stdout stays clean and logs stay readable)."""
+    if err_console.is_terminal:
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f} %"),
+                      TimeElapsedColumn(), console=err_console, transient=True) as bar:
+            task = bar.add_task("recommend", total=1.0)
+
+            def update(phase: str, done: float) -> None:
+                bar.update(task, completed=done, description=f"recommend: {PHASE_LABELS.get(phase, phase)}")
+
+            yield update
+        return
+    started, last = time.perf_counter(), [None]
+
+    def line(phase: str, done: float) -> None:
+        if phase != last[0]:
+            last[0] = phase
+            err_console.print(f"recommend: {PHASE_LABELS.get(phase, phase)} "
+                              f"({100 * done:.0f} % done, {time.perf_counter() - started:.1f} s)", highlight=False)
+
+    yield line
 
 
 def recommend(
@@ -69,6 +102,9 @@ def recommend(
         "--curve-slope-above-target", help="LOW,HIGH bounds of the slope above target (default 0,2).")] = None,
     curve_cap: Annotated[Optional[str], typer.Option(
         "--curve-cap", help="LOW,HIGH bounds of the cap, × pay at target (default 1,3).")] = None,
+    workers: Annotated[int, typer.Option(
+        "--workers", min=1, help="Processes for the simulations (> 1: a Dask LocalCluster; "
+        "COMPTUNE_DASK_SCHEDULER names a cluster instead).")] = 1,
 ) -> None:
     """Recommend the plan with the best simulated margin under the rules (§4.9) and compare it with the baselines."""
     dataset, assumption_set = load_inputs(dataset_dir, assumptions)
@@ -76,8 +112,13 @@ def recommend(
                             comp_budget_rate=comp_budget_rate, max_weight_change=max_weight_change,
                             curve_threshold=curve_threshold, curve_slope_above_target=curve_slope_above_target,
                             curve_cap=curve_cap)
-    rec = recommend_plan(dataset, assumption_set, options=SolveOptions(time_limit=time_limit),
-                         in_force_only=in_force_only, rules=rules)
+    try:
+        with phase_progress() as progress:
+            rec = recommend_plan(dataset, assumption_set, options=SolveOptions(time_limit=time_limit),
+                                 in_force_only=in_force_only, rules=rules, progress=progress, workers=workers)
+    except ExecutorError as exc:
+        err_console.print(f"error: {exc}")
+        raise typer.Exit(EXIT_NO_ANSWER) from None
     if as_json:
         sys.stdout.write(json.dumps(rec.to_dict(), indent=2, default=float) + "\n")
     if rec.status not in (OPTIMAL, FEASIBLE_TIME_LIMIT) or rec.plan is None:

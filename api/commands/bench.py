@@ -16,7 +16,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from api.commands.console import TableConsole
-from optimizer.bench import SIZES, named_instance, run_benchmark
+from optimizer.bench import SIZES, named_instance, run_benchmark, run_recommend_benchmark
 
 console = TableConsole(stderr=True)  # progress and tables on stderr keep `--json` stdout clean
 
@@ -69,12 +69,19 @@ def bench(
     markets: Annotated[int, typer.Option("--markets", min=1, help="Markets of a custom instance.")] = 8,
     seed: Annotated[int, typer.Option("--seed", help="Seed of a custom instance.")] = 0,
     repeats: Annotated[int, typer.Option("--repeats", min=1, help="Repetitions per path (median).")] = 1,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Processes solving the period blocks "
-                                         "(a Dask LocalCluster when > 1).")] = 1,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Processes solving the period blocks, or with "
+                                         "--recommend the simulations (a Dask LocalCluster when > 1).")] = 1,
+    recommend: Annotated[bool, typer.Option(
+        "--recommend", help="Time `comptune recommend` on each instance against HiGHS alone on its plan LP.")] = False,
+    closed: Annotated[int, typer.Option("--closed", min=0, help="Closed periods of a custom instance.")] = 0,
+    dataset: Annotated[Optional[Path], typer.Option("--dataset", help="With --recommend: a dataset folder.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Also write the JSON object here.")] = None,
 ) -> None:
     """Benchmark build, solve and warm re-solve of the plan LP against HiGHS alone (the floor)."""
+    if recommend:
+        _bench_recommend(sizes, reps, products, periods, markets, seed, closed, dataset, workers, as_json, out)
+        return
     instances = _instances(sizes, reps, products, periods)
     results = []
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
@@ -108,3 +115,42 @@ def bench(
     if not payload["agree"]:
         console.print("[bold red]product and floor objectives differ by more than 1e-6 relative[/]")
         raise typer.Exit(1)
+
+
+def _bench_recommend(sizes, reps, products, periods, markets, seed, closed, dataset, workers, as_json, out) -> None:
+    """`bench --recommend`: recommend's wall time against HiGHS alone on the same company's plan LP."""
+    if dataset is not None:
+        instances = [{"dataset": str(dataset)}]
+    else:
+        instances = _instances(sizes, reps, products, periods)
+        for spec in instances:
+            spec.pop("resolve_change", None)
+            if "reps" in spec and "dataset" not in spec:
+                spec.update(markets=markets, seed=seed, closed=closed if spec.get("name") is None else 0)
+    results = []
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        for i, spec in enumerate(instances, start=1):
+            task = progress.add_task(f"[{i}/{len(instances)}]", total=None)
+
+            def report(text: str, task=task, i=i) -> None:
+                progress.update(task, description=f"[{i}/{len(instances)}] {text}")
+
+            results.append(run_recommend_benchmark(**spec, workers=workers, progress=report))
+            progress.remove_task(task)
+    payload = {"recommend": results}
+    text = json.dumps(payload, indent=2, default=float)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n")
+    if as_json:
+        sys.stdout.write(text + "\n")
+        return
+    table = Table(title="recommend vs HiGHS alone on the same plan LP (seconds)")
+    for column in ("instance", "plan variables", "floor", "recommend", "ratio", "CPU ratio", "RSS MB", "alignment"):
+        table.add_column(column, justify="left" if column == "instance" else "right")
+    for r in results:
+        table.add_row(r["name"], f"{r['plan_variables']:,}", f"{r['floor_s']:.2f}", f"{r['recommend_s']:.2f}",
+                      f"{r['ratio']:.2f}", f"{r['cpu_ratio']:.2f}", f"{r['recommend_peak_rss_mb']:.0f}",
+                      "—" if r["alignment_efficiency"] is None else f"{r['alignment_efficiency']:.3f}")
+    TableConsole().print(table)

@@ -38,6 +38,7 @@ from optimizer.alignment.pay_rules import pay_floor, pay_impact, pay_per_rep
 from optimizer.plan.results import PlanResult
 from optimizer.plan.targets import plan_targets
 from optimizer.alignment.response import Simulation, simulate
+from optimizer.executor import Executor, open_executor
 from optimizer.alignment.signable import SearchInputs, SearchResult, evaluate_candidates, search
 from optimizer.solve import ERROR, FEASIBLE_TIME_LIMIT, OPTIMAL, SolveOptions
 
@@ -221,6 +222,8 @@ def recommend(
     parent: AssumptionSet | None = None,
     progress: Callable[[str, float], None] | None = None,
     plan_result: PlanResult | None = None,
+    workers: int = 1,
+    executor: Executor | None = None,
 ) -> Recommendation:
     """Recommend the plan with the best simulated margin under the rules, and compare it.
 
@@ -229,11 +232,18 @@ def recommend(
     attribution; default none). `progress(phase, share)` is called as the work moves on: phase one of
     plan_lp, targets, incentive_lp, simulations, selection; share the overall share done, in [0, 1].
     `plan_result`: the plan LP already solved for this dataset and these assumptions (the service
-    solves it warm from stored block bases); solved here when not given.
+    solves it warm from stored block bases); solved here when not given. The (rep, period)
+    simulations run through `executor`, else through one opened here for `workers` processes (or the
+    Dask scheduler named by COMPTUNE_DASK_SCHEDULER).
     """
-    report = progress or (lambda phase, share: None)
+    if executor is None:
+        with open_executor(workers) as opened:
+            return recommend(dataset, assumptions, options=options, in_force_only=in_force_only, rules=rules,
+                             baseline=baseline, parent=parent, progress=progress, plan_result=plan_result,
+                             executor=opened)
+    tracker = _Progress(progress)
     started = time.perf_counter()
-    report("plan_lp", 0.0)
+    tracker.enter("plan_lp", 0.0)
     rules = rules or dataset.company.rules
     params = effective_parameters(dataset, assumptions)
     if plan_result is None:
@@ -242,21 +252,22 @@ def recommend(
     if failure is not None:
         return Recommendation(status=failure[0], plan=None, plan_result=plan_result, message=failure[1],
                               rules=rules.to_dict(), seconds=time.perf_counter() - started)
-    report("targets", 0.15)
+    tracker.enter("targets", 0.2)
     orders = plan_result.orders.copy()
     orders["orders"] = orders["orders"].where(orders["orders"] > 1e-7, 0.0)  # solver noise is not a target
-    evaluate = _reporting(partial(evaluate_candidates, dataset=dataset, params=params,
-                                  plan_margin=plan_result.margin), report)
+    evaluate = tracker.evaluating(partial(evaluate_candidates, dataset=dataset, params=params,
+                                          plan_margin=plan_result.margin, executor=executor))
     in_force_sim = evaluate([dataset.plan])[0] if dataset.plan is not None else None
-    report("incentive_lp", 0.2)
+    tracker.enter("incentive_lp", 0.25)
     inputs = search_inputs(dataset, params, plan_result, orders, rules, baseline, in_force_only, in_force_sim,
                            evaluate)
     found = search(inputs)
-    report("selection", 0.95)
+    tracker.enter("selection", 0.95)
     simulations = baseline_simulations(dataset, params, orders, inputs.pay_scale, in_force_sim, evaluate)
     applied = {**rules.to_dict(), "comp_budget_rate": _budget_rate(dataset, rules),
                "max_weight_change": inputs.max_weight_change}
     if found.best is None:
+        tracker.enter("selection", 1.0)
         return Recommendation(
             status=RULES_UNMET, plan=None, plan_result=plan_result, message=found.unmet[0]["message"],
             public_message=found.unmet[0]["public_message"],
@@ -279,6 +290,8 @@ def recommend(
                + target_changes(adjustments, scale, source))
     alignment = {name: simulations[name].alignment_efficiency for name in ("recommended", *BASELINES)
                  if name in simulations}
+    attribution = market_attribution(dataset, assumptions, parent, params, plan_result, in_force_sim, options)
+    tracker.enter("selection", 1.0)
     return Recommendation(
         status=plan_result.status, plan=recommended, plan_result=plan_result, alignment=alignment,
         comparison=comparison_frame(simulations), adjustments=adjustments,
@@ -289,24 +302,36 @@ def recommend(
         message=comparison_message(alignment, found), public_message=comparison_message(alignment, found, public=True),
         seconds=time.perf_counter() - started,
         simulations=simulations, frontier=found.frontier, pay_impact=impact, changes=changes,
-        attribution=market_attribution(dataset, assumptions, parent, params, plan_result, in_force_sim, options),
-        rules=applied, unmet=found.unmet, target_scale=scale,
+        attribution=attribution, rules=applied, unmet=found.unmet, target_scale=scale,
     )
 
 
-def _reporting(evaluate: Callable[[list[Plan]], list[Simulation]], report: Callable[[str, float], None]
-               ) -> Callable[[list[Plan]], list[Simulation]]:
-    """`evaluate` that reports the simulations phase: the search's length is not known in advance,
-    so the share approaches 0.95 as batches are simulated (0.2 + 0.75·n/(n + 8) after n batches)."""
-    batches = 0
+PHASES = ("plan_lp", "targets", "incentive_lp", "simulations", "selection")
 
-    def run(plans: list[Plan]) -> list[Simulation]:
-        nonlocal batches
-        report("simulations", 0.2 + 0.75 * batches / (batches + 8))
-        batches += 1
-        return evaluate(plans)
 
-    return run
+class _Progress:
+    """The phases of one recommendation, in order, with the overall share done. The search's
+    length is not known in advance, so during the simulations the share approaches 0.95 as batches
+    are simulated (0.3 + 0.65·n/(n + 8) after n batches)."""
+
+    def __init__(self, report: Callable[[str, float], None] | None):
+        self.report = report or (lambda phase, share: None)
+        self.phase, self.share, self.batches = PHASES[0], 0.0, 0
+
+    def enter(self, phase: str, share: float) -> None:
+        self.phase, self.share = phase, max(self.share, share)
+        self.report(phase, self.share)
+
+    def evaluating(self, evaluate: Callable[[list[Plan]], list[Simulation]]
+                   ) -> Callable[[list[Plan]], list[Simulation]]:
+        """`evaluate` that reports the simulations phase once the search is under way."""
+        def run(plans: list[Plan]) -> list[Simulation]:
+            if self.phase in ("incentive_lp", "simulations"):
+                self.enter("simulations", 0.3 + 0.65 * self.batches / (self.batches + 8))
+                self.batches += 1
+            return evaluate(plans)
+
+        return run
 
 
 def _plan_lp_failure(dataset: Dataset, params: Parameters, plan_result: PlanResult) -> tuple[str, str] | None:

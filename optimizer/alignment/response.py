@@ -16,10 +16,11 @@ an LP (an epigraph variable per component, below every segment's line and the ca
 is a MIP with the incremental (filling-order) formulation of f: one binary per segment, which is
 exact for any piecewise-linear curve, increasing or not. HiGHS solves both, the MIP to a zero gap.
 
-Speed. Reps × periods are independent problems. The LP case solves all of them as one
-block-diagonal HiGHS model; the MIP case solves batches of (rep, period) blocks, each batch one
-small MIP on a reused HiGHS instance. Both are built straight from numpy arrays with highspy (no
-modelling layer), and `simulate_orders` is a pure function of arrays (it can go to a Dask worker).
+Speed. Reps × periods are independent problems. They are solved in batches of BLOCK_BATCH blocks,
+each batch one block-diagonal HiGHS model built with numpy in one pass over all its blocks
+(`optimizer.alignment.response_blocks`: LP relaxation, then MIPs for the blocks left fractional);
+the batches are independent tasks for the executor (`optimizer.executor`: in-process, a Dask
+LocalCluster, or a Dask cluster).
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-import highspy
 import numpy as np
 import pandas as pd
 
@@ -38,13 +38,13 @@ from optimizer.plan.cascade import component_coefficients, target_grid
 from optimizer.parameters import Parameters, effective_parameters
 from optimizer.alignment.payout import Curve, has_target, pay_grid, weight_shares
 from optimizer.plan.targets import plan_targets
-from optimizer.solve import EXACT_MIP, OPTIMAL, highs_status, new_highs
+from optimizer.alignment.response_blocks import Blocks, solve_blocks
+from optimizer.executor import Executor, SerialExecutor
 
 logger = logging.getLogger(__name__)
 
 TIE_BREAK = 1e-6  # §4.5: ties go against the company
-MIP_BATCH = 4  # (rep, period) blocks per MIP model
-INF = highspy.kHighsInf
+BLOCK_BATCH = 200  # (rep, period) blocks per model (and per executor task)
 
 
 # --------------------------------------------------------------------------------------------
@@ -94,175 +94,39 @@ def response_data(params: Parameters, plan: Plan) -> ResponseData:
 
 
 # --------------------------------------------------------------------------------------------
-# Model building
+# Solving: batches of (rep, period) blocks (optimizer.alignment.response_blocks), through the executor
 
 
-class _Builder:
-    """Accumulates columns and rows of one HiGHS model (maximization)."""
-
-    def __init__(self) -> None:
-        self.cost: list[float] = []
-        self.lower: list[float] = []
-        self.upper: list[float] = []
-        self.integer: list[bool] = []
-        self.row_lower: list[float] = []
-        self.row_upper: list[float] = []
-        self.row_index: list[np.ndarray] = []
-        self.row_value: list[np.ndarray] = []
-
-    def column(self, cost: float, lower: float, upper: float, integer: bool = False) -> int:
-        self.cost.append(cost)
-        self.lower.append(lower)
-        self.upper.append(upper)
-        self.integer.append(integer)
-        return len(self.cost) - 1
-
-    def columns(self, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
-        start = len(self.cost)
-        self.cost.extend(cost.tolist())
-        self.lower.extend(lower.tolist())
-        self.upper.extend(upper.tolist())
-        self.integer.extend([False] * len(cost))
-        return np.arange(start, start + len(cost))
-
-    def row(self, index, value, lower: float, upper: float) -> None:
-        self.row_index.append(np.asarray(index, dtype=np.int32))
-        self.row_value.append(np.asarray(value, dtype=float))
-        self.row_lower.append(lower)
-        self.row_upper.append(upper)
-
-    def lp(self) -> highspy.HighsLp:
-        lp = highspy.HighsLp()
-        lp.num_col_ = len(self.cost)
-        lp.num_row_ = len(self.row_lower)
-        lp.sense_ = highspy.ObjSense.kMaximize
-        lp.col_cost_ = np.array(self.cost, dtype=float)
-        lp.col_lower_ = np.array(self.lower, dtype=float)
-        lp.col_upper_ = np.array(self.upper, dtype=float)
-        lp.row_lower_ = np.array(self.row_lower, dtype=float)
-        lp.row_upper_ = np.array(self.row_upper, dtype=float)
-        lengths = [len(i) for i in self.row_index]
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-        lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
-        lp.a_matrix_.index_ = (np.concatenate(self.row_index) if self.row_index else np.zeros(0)).astype(np.int32)
-        lp.a_matrix_.value_ = np.concatenate(self.row_value) if self.row_value else np.zeros(0)
-        if any(self.integer):
-            lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-                               for i in self.integer]
-        return lp
+def block_batches(data: ResponseData, size: int = BLOCK_BATCH) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[Blocks]]:
+    """The (rep, period) blocks in which a rep can sell something, in batches of `size`:
+    ([(reps, periods)] per batch, [Blocks] per batch)."""
+    r, t = np.nonzero((data.cap > 0).any(axis=1))
+    where, batches = [], []
+    for start in range(0, len(r), size):
+        rr, tt = r[start:start + size], t[start:start + size]
+        where.append((rr, tt))
+        batches.append(Blocks(
+            hours=data.hours[rr, tt], hours_per_order=data.hours_per_order[rr, :, tt], cap=data.cap[rr, :, tt],
+            cost=-data.effort[rr, :, tt] - TIE_BREAK * data.margin[rr, :, tt], value=data.pay_weight[rr, :, tt],
+            coef=data.attainment_per_order[rr, :, :, tt], curve_x=data.curve.x, curve_y=data.curve.y))
+    return where, batches
 
 
-def _add_rep_period(b: _Builder, data: ResponseData, r: int, t: int) -> tuple[np.ndarray, np.ndarray]:
-    """Add the §4.5 problem of rep r in open period t to a builder; return (products, order columns)."""
-    cap = data.cap[r, :, t]
-    products = np.flatnonzero(cap > 0)
-    h = data.hours_per_order[r, products, t]
-    o = b.columns(-data.effort[r, products, t] - TIE_BREAK * data.margin[r, products, t],
-                  np.zeros(len(products)), cap[products])
-    if len(products) == 0:
-        return products, o
-    b.row(o, h, -INF, float(data.hours[r, t]))
-    curve = data.curve
-    components = np.flatnonzero(data.pay_weight[r, :, t] > 0)
-    for k in components:
-        coef = data.attainment_per_order[r, k, products, t]
-        if not np.any(coef > 0):
-            continue  # nothing the rep can sell moves this metric: f(0) = 0 whatever they do
-        value = float(data.pay_weight[r, k, t])
-        if curve.is_concave:
-            _concave_component(b, o, coef, value, curve)
-        else:
-            reachable = float(np.sum(coef * np.minimum(cap[products], data.hours[r, t] / h)))
-            _incremental_component(b, o, coef, value, curve, reachable)
-    return products, o
-
-
-def _concave_component(b: _Builder, o: np.ndarray, coef: np.ndarray, value: float, curve: Curve) -> None:
-    """y ≤ y_j + s_j·(a − x_j) for every segment j, y ≤ f(x_n);  a = Σ_p coef_p·o_p;  pay += value·y."""
-    y = b.column(value, -INF, float(curve.y[-1]))
-    for j, slope in enumerate(curve.slopes):
-        # y − s_j·a ≤ y_j − s_j·x_j
-        b.row(np.append(o, y), np.append(-slope * coef, 1.0), -INF, float(curve.y[j] - slope * curve.x[j]))
-
-
-def _incremental_component(b: _Builder, o: np.ndarray, coef: np.ndarray, value: float, curve: Curve,
-                           reachable: float) -> None:
-    """Exact f for any piecewise-linear curve (incremental formulation, binaries only where needed):
-
-    a = Σ_j δ_j,  0 ≤ δ_j ≤ L_j over the segments j (the flat tail beyond the last point is one more,
-    slope 0, as long as the rep can reach);  pay += value·Σ_j s_j·δ_j.
-    The segments fall into runs of non-increasing slope; inside a run the maximization fills them
-    in order by itself (concavity). A run after a convex kink (the slope goes up) may only start
-    once the run before is full:  δ_last(prev run) ≥ L·z,  δ_j ≤ L_j·z for j in the run,  z binary.
-    """
-    lengths = list(curve.lengths.astype(float))
-    slopes = list(curve.slopes.astype(float))
-    tail = max(reachable - float(curve.x[-1]), 0.0)
-    if tail > 0:
-        lengths.append(tail)
-        slopes.append(0.0)
-    delta = [b.column(value * slopes[j], 0.0, lengths[j]) for j in range(len(lengths))]
-    b.row(np.concatenate([o, delta]), np.concatenate([coef, -np.ones(len(delta))]), 0.0, 0.0)
-    gate = None
-    for j in range(1, len(delta)):
-        if slopes[j] > slopes[j - 1] + 1e-12:  # convex kink: a new run starts at segment j
-            gate = b.column(0.0, 0.0, 1.0, integer=True)
-            for i in range(j):  # every earlier segment is full once the run is open
-                b.row([delta[i], gate], [1.0, -lengths[i]], 0.0, INF)  # δ_i ≥ L_i·z
-        if gate is not None:
-            b.row([delta[j], gate], [1.0, -lengths[j]], -INF, 0.0)  # δ_j ≤ L_j·z
-
-
-def _solve(h: highspy.Highs, b: _Builder) -> np.ndarray:
-    h.clearModel()
-    h.passModel(b.lp())
-    h.run()
-    if highs_status(h) != OPTIMAL:
-        raise RuntimeError(f"rep response model ended with {h.modelStatusToString(h.getModelStatus())}")
-    return np.asarray(h.getSolution().col_value)
-
-
-def simulate_orders(data: ResponseData) -> tuple[np.ndarray, int]:
+def simulate_orders(data: ResponseData, executor: Executor | None = None) -> tuple[np.ndarray, int]:
     """Each rep's own best orders per (rep, product, open period), before the market scaling.
 
-    Returns (orders (R, P, T), number of HiGHS models solved). A concave curve gives one LP over
-    all (rep, period) blocks. Otherwise the same block-diagonal model is first solved as an LP
-    relaxation: a block whose gate binaries come out 0/1 is feasible for its MIP and, the
-    relaxation being a bound, optimal for it. Only the blocks left fractional are solved as MIPs,
-    in batches (the objective is a sum over blocks, so a zero gap on a batch is a zero gap on each).
+    Returns (orders (R, P, T), number of HiGHS models solved). The blocks go in batches of
+    BLOCK_BATCH to `solve_blocks` (exact: LP if f is concave, else LP relaxation then MIP for the
+    blocks it leaves fractional), one batch per task of the executor (serial when None).
     """
-    R, P, T = data.cap.shape
-    orders = np.zeros((R, P, T))
-    h = new_highs(settings=EXACT_MIP)
-    pairs = [(r, t) for r in range(R) for t in range(T) if np.any(data.cap[r, :, t] > 0)]
-    if not pairs:  # nobody can sell anything: no model to solve
-        return orders, 0
-    b = _Builder()
-    placed = []
-    for r, t in pairs:
-        first = len(b.cost)
-        products, cols = _add_rep_period(b, data, r, t)
-        placed.append((r, t, products, cols, first, len(b.cost)))
-    integer = np.array(b.integer, dtype=bool)
-    b.integer = [False] * len(b.integer)  # the relaxation
-    values = _solve(h, b)
-    fractional = []
-    for r, t, products, cols, first, last in placed:
-        z = values[first:last][integer[first:last]]
-        if np.all(np.minimum(np.abs(z), np.abs(1.0 - z)) <= 1e-9):
-            orders[r, products, t] = values[cols]
-        else:
-            fractional.append((r, t))
-    solved = 1
-    h.setOptionValue("presolve", "off")  # tiny models: presolve costs more than it saves
-    for start in range(0, len(fractional), MIP_BATCH):
-        b = _Builder()
-        batch = [(r, t, *_add_rep_period(b, data, r, t)) for r, t in fractional[start:start + MIP_BATCH]]
-        values = _solve(h, b)
-        for r, t, products, cols in batch:
-            orders[r, products, t] = values[cols]
-        solved += 1
-    return np.clip(orders, 0.0, None), solved
+    orders = np.zeros(data.cap.shape)
+    where, batches = block_batches(data)
+    results = (executor or SerialExecutor()).map(solve_blocks, batches)
+    solved = 0
+    for (rr, tt), (batch_orders, n_models) in zip(where, results):
+        orders[rr, :, tt] = batch_orders
+        solved += n_models
+    return orders, solved
 
 
 def scale_to_markets(params: Parameters, orders: np.ndarray) -> np.ndarray:
@@ -308,10 +172,10 @@ class Simulation:
         return out
 
 
-def simulate_grid(params: Parameters, plan: Plan) -> tuple[np.ndarray, np.ndarray, int]:
+def simulate_grid(params: Parameters, plan: Plan, executor: Executor | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     """(scaled orders, chosen orders, models solved), both (R, P, T) over all periods (closed ones 0)."""
     data = response_data(params, plan)
-    chosen, solved = simulate_orders(data)
+    chosen, solved = simulate_orders(data, executor)
     scaled = scale_to_markets(params, chosen)
     R, P, T = len(params.reps), len(params.products), len(params.periods)
     full_scaled, full_chosen = np.zeros((R, P, T)), np.zeros((R, P, T))
@@ -327,18 +191,20 @@ def simulate(
     *,
     params: Parameters | None = None,
     plan_margin: float | None = None,
+    executor: Executor | None = None,
 ) -> Simulation:
     """Simulate the reps' response to `plan` (§4.5) over the open periods and score it.
 
     `plan_margin` is the denominator of the alignment efficiency (the plan LP's margin over the
-    same open periods); when omitted, the plan LP is solved here.
+    same open periods); when omitted, the plan LP is solved here. `executor` runs the batches of
+    (rep, period) blocks (serial in this process when None).
     """
     started = time.perf_counter()
     params = params or effective_parameters(dataset, assumptions)
     if plan_margin is None:
         result = plan_targets(dataset, assumptions, params=params)
         plan_margin = result.margin
-    grid, chosen, solved = simulate_grid(params, plan)
+    grid, chosen, solved = simulate_grid(params, plan, executor)
     open_t = params.open_index
     price = params.rep_view(params.price)
     margin_rpt = params.rep_view(params.margin)

@@ -43,6 +43,7 @@ from optimizer.parameters import Parameters
 from optimizer.alignment.pay_rules import Repair, pay_per_rep, repair_pay_cut, scale_targets, short_reps
 from optimizer.alignment.payout import Curve
 from optimizer.alignment.response import Simulation, simulate
+from optimizer.executor import Executor
 from optimizer.solve import OPTIMAL
 
 logger = logging.getLogger(__name__)
@@ -54,9 +55,10 @@ WEIGHT_TOLERANCE = 1e-6
 
 
 def evaluate_candidates(plans: list[Plan], *, dataset: Dataset, params: Parameters,
-                        plan_margin: float | None) -> list[Simulation]:
-    """The exact §4.5 simulation of a batch of candidate plans (the one place simulations run)."""
-    return [simulate(dataset, plan, params=params, plan_margin=plan_margin) for plan in plans]
+                        plan_margin: float | None, executor: Executor | None = None) -> list[Simulation]:
+    """The exact §4.5 simulation of a batch of candidate plans (the one place simulations run);
+    each plan's (rep, period) batches go through `executor` (serial when None)."""
+    return [simulate(dataset, plan, params=params, plan_margin=plan_margin, executor=executor) for plan in plans]
 
 
 @dataclass

@@ -1,0 +1,223 @@
+"""Reference: the incentive LP as it was solved before (every row stated, scipy linprog). Tests compare
+the product (optimizer.alignment.incentive) with it on random instances; not used by the product.
+
+Original docstring follows.
+
+Inverse linear optimization (Ahuja & Orlin 2001). With targets cascaded from the plan LP, every
+component sits at attainment 1 at the planned orders o*, so near o* a rep's pay is linear in the
+orders with the curve's slope on each side of 1 (s⁻ when a metric falls, s⁺ when it rises). For
+rep r, open period t, a planned product p (o*_p > 0) and an alternative q (o*_q below its cap),
+moving one selling hour from p to q must not pay:
+
+    gain(q)/h_q − loss(p)/h_p ≤ −ε·tvp/H + viol[r,t,p,q],  viol ≥ 0
+    gain(q) = Σ_k ω̃_k·tvp·s⁺·c_kq/T_k − e_q,   loss(p) = Σ_k ω̃_k·tvp·s⁻·c_kp/T_k − e_p
+
+and, where the plan leaves selling hours unused, one more order of q must not pay either
+(gain(q)/h_q ≤ −ε·tvp/H + viol). ω̃_k = ω_k/W_r is the weight share among the rep's components with a
+target; multiplying a row by W_r = Σ_{k∈K_r} ω_k keeps it linear (and ε·W_r is the strict margin).
+The violations are weighted by the money at stake: the margin per hour the company loses by the
+swap times the hours the rep could move. Subject to
+
+    Σ_k ω_k = 1,   lower_k ≤ ω_k ≤ upper_k,   |ω_k − ω0_k| ≤ max_weight_change (a plan in force,
+    ω0 = 0 for a candidate not in force),
+
+every rep with planned orders keeps at least half the weight on components they have a target on
+(W_r ≥ 0.5, soft), and the LP minimizes Σ money·viol + change_weight·Σ|ω − ω0| (the L1 distance keeps the answer close to
+the plan in force among equally aligned weightings). The budget acts on the pay level, not on the
+weights (at the cascaded targets every rep is paid tvp·f(1) whatever ω), so it is applied by
+`optimizer.alignment.recommend` to the curve; see docs/alignment.md.
+
+The LP is linearized at o*: it cannot see a rep who jumps far from the plan (an accelerating curve
+rewards concentrating on one component). The exact simulation of §4.5 is the judge, and
+`optimizer.alignment.recommend` keeps the weighting the simulation scores best.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.optimize import linprog
+
+from models.dataset import Plan
+from optimizer.plan.cascade import component_coefficients
+from optimizer.parameters import Parameters
+from optimizer.alignment.payout import Curve, target_grid
+from optimizer.alignment.payout import has_target as counts_as_target
+from optimizer.solve import INFEASIBLE, OPTIMAL, linprog_status
+
+logger = logging.getLogger(__name__)
+
+COVER = 0.5  # least weight share a rep must have targets on (soft, heavily penalized)
+
+
+@dataclass
+class IncentiveResult:
+    """Weights chosen by the incentive LP, with what binds and how much misalignment remains."""
+
+    status: str
+    weights: dict[str, float]
+    binding: list[str] = field(default_factory=list)  # of sum_to_one, bounds, change_limit
+    violation_money: float | None = None  # Σ money·viol at the optimum
+    rows: int = 0
+    aligned_share: float | None = None  # share of the (rep, period, p, q) conditions met without violation
+
+
+def curve_slopes(curve: Curve, at: float = 1.0) -> tuple[float, float]:
+    """(s⁻, s⁺): the curve's slope just left and just right of `at` (0 on the flat tail)."""
+    x, slopes = curve.x, curve.slopes
+    left = right = 0.0
+    for j in range(len(slopes)):
+        if x[j] < at <= x[j + 1] + 1e-12:
+            left = float(slopes[j])
+        if x[j] - 1e-12 <= at < x[j + 1]:
+            right = float(slopes[j])
+    return left, right
+
+
+def incentive_weights(
+    params: Parameters,
+    plan: Plan,
+    planned: np.ndarray,
+    *,
+    in_force: dict[str, float] | None,
+    max_weight_change: float,
+    epsilon: float = 0.05,
+    lower: dict[str, float] | None = None,
+    upper: dict[str, float] | None = None,
+    change_weight: float = 1e-3,
+) -> IncentiveResult:
+    """Solve the §4.4 incentive LP for the components of `plan` (targets cascaded from `planned`).
+
+    `planned` is the plan LP's orders as an (R, P, T) array over all periods; `plan` carries the
+    candidate components, the curve and the targets; `in_force` the weights in force (None when no
+    plan is in force: then there is no change limit). `epsilon` is the strict margin as a share of
+    the rep's pay at target per selling hour (ε·tvp[r]/H[r,t] money per hour), so that it means
+    the same for a rep paid 100 a month and one paid 10,000.
+    """
+    ids = plan.component_ids
+    K = len(ids)
+    open_t = params.open_index
+    o_star = planned[:, :, open_t]
+    h = params.hours_per_order()[:, :, open_t]
+    cap = params.order_cap()[:, :, open_t]
+    effort = params.felt_effort()[:, :, open_t]
+    margin = params.rep_view(params.margin)[:, :, open_t]
+    targets = target_grid(params, plan)
+    coefficients = component_coefficients(params, plan)
+    R, P, T = o_star.shape
+    s_minus, s_plus = curve_slopes(Curve.from_frame(plan.curve))
+    tvp = params.target_variable_pay
+
+    # per_hour[r, k, p, t] = tvp·c_kp/(T_k·h_p): pay per selling hour at slope 1 and full weight.
+    per_hour = np.zeros((R, K, P, T))
+    has_target = np.zeros((R, K, T), bool)
+    for ki, k in enumerate(ids):
+        coef = coefficients[k][:, :, open_t]
+        target = targets[k][:, open_t]
+        has_target[:, ki] = counts_as_target(target)
+        safe = np.where(has_target[:, ki], target, 1.0)
+        per_hour[:, ki] = np.where(has_target[:, ki][:, None, :],
+                                   tvp[:, None, None] * coef / safe[:, None, :] / h, 0.0)
+    effort_per_hour = effort / h
+    margin_per_hour = margin / h
+
+    rows_idx: list[np.ndarray] = []
+    rows_val: list[np.ndarray] = []
+    rhs: list[float] = []
+    money: list[float] = []
+    used = (h * o_star).sum(axis=1)  # (R, T)
+    hours = params.hours_available[:, open_t]
+    for r in range(R):
+        for t in range(T):
+            k_mask = has_target[r, :, t].astype(float)  # W_r = Σ_k k_mask·ω_k
+            strict = epsilon * tvp[r] / max(hours[r, t], 1e-9)  # ε in money per hour
+            if not k_mask.any():
+                continue
+            planned_p = np.flatnonzero(o_star[r, :, t] > 1e-9)
+            open_q = np.flatnonzero((cap[r, :, t] - o_star[r, :, t] > 1e-9) & (cap[r, :, t] > 0))
+            for p in planned_p:
+                for q in open_q:
+                    if q == p:
+                        continue
+                    # W·[gain(q)/h_q − loss(p)/h_p] + ε·W ≤ viol, with gain/loss per hour as above
+                    # Per component, the net change of its metric per hour moved from p to q: above
+                    # the target it pays at s⁺, below at s⁻ (a component holding both p and q only
+                    # changes by the difference — the within-group substitution a rep can make).
+                    shift = per_hour[r, :, q, t] - per_hour[r, :, p, t]
+                    coef = np.where(shift > 0, s_plus * shift, s_minus * shift) \
+                        + k_mask * (-effort_per_hour[r, q, t] + effort_per_hour[r, p, t] + strict)
+                    movable = min(o_star[r, p, t] * h[r, p, t], (cap[r, q, t] - o_star[r, q, t]) * h[r, q, t])
+                    stake = max(margin_per_hour[r, p, t] - margin_per_hour[r, q, t], 0.0) * movable
+                    rows_val.append(coef)
+                    rhs.append(0.0)
+                    money.append(stake + 1e-6)
+            if hours[r, t] - used[r, t] > 1e-6:
+                spare = hours[r, t] - used[r, t]
+                for q in open_q:
+                    coef = s_plus * per_hour[r, :, q, t] + k_mask * (-effort_per_hour[r, q, t] + strict)
+                    extra = min(spare, (cap[r, q, t] - o_star[r, q, t]) * h[r, q, t])
+                    rows_val.append(coef)
+                    rhs.append(0.0)
+                    money.append(max(margin_per_hour[r, q, t], 0.0) * extra + 1e-6)  # margin other reps lose to scaling
+    # Coverage: W_r ≥ COVER for every (rep, period) with planned orders, else weight could flee to
+    # components the rep has no target on (W_r → 0 satisfies every row trivially: the trap again).
+    cover_rows = [has_target[r, :, t].astype(float) for r in range(R) for t in range(T)
+                  if has_target[r, :, t].any() and o_star[r, :, t].sum() > 1e-9]
+    n_rows = len(rows_val)
+    n_cover = len(cover_rows)
+    in_force = in_force or {}
+    w0 = np.array([in_force.get(k, 0.0) for k in ids])
+    lo = np.array([(lower or {}).get(k, 0.0) for k in ids])
+    hi = np.array([(upper or {}).get(k, 1.0) for k in ids])
+    limited = bool(in_force)
+    if limited:
+        lo_eff = np.maximum(lo, w0 - max_weight_change)
+        hi_eff = np.minimum(hi, w0 + max_weight_change)
+    else:
+        lo_eff, hi_eff = lo, hi
+    if np.any(lo_eff > hi_eff + 1e-12) or lo_eff.sum() > 1 + 1e-9 or hi_eff.sum() < 1 - 1e-9:
+        return IncentiveResult(status=INFEASIBLE, weights=dict(zip(ids, w0)), rows=n_rows)
+
+    # Variables: ω (K), viol (n_rows), up/down change (K each), coverage shortfall (n_cover).
+    money_arr = np.array(money)
+    scale = money_arr.max() if n_rows else 1.0
+    c = np.concatenate([np.zeros(K), money_arr / scale, np.full(2 * K, change_weight), np.full(n_cover, 100.0)])
+    blocks, b_parts = [], []
+    if n_rows:
+        blocks.append(sp.hstack([sp.csr_matrix(np.vstack(rows_val)), -sp.identity(n_rows, format="csr"),
+                                 sp.csr_matrix((n_rows, 2 * K + n_cover))], format="csr"))
+        b_parts.append(np.array(rhs))
+    if n_cover:  # −W_r − shortfall ≤ −COVER
+        blocks.append(sp.hstack([sp.csr_matrix(-np.vstack(cover_rows)), sp.csr_matrix((n_cover, n_rows + 2 * K)),
+                                 -sp.identity(n_cover, format="csr")], format="csr"))
+        b_parts.append(np.full(n_cover, -COVER))
+    A_ub = sp.vstack(blocks, format="csr") if blocks else None
+    b_ub = np.concatenate(b_parts) if b_parts else None
+    eq_sum = sp.hstack([sp.csr_matrix(np.ones((1, K))), sp.csr_matrix((1, n_rows + 2 * K + n_cover))])
+    eq_change = sp.hstack([sp.identity(K), sp.csr_matrix((K, n_rows)), -sp.identity(K), sp.identity(K),
+                           sp.csr_matrix((K, n_cover))])
+    A_eq = sp.vstack([eq_sum, eq_change], format="csr")
+    b_eq = np.concatenate([[1.0], w0])
+    bounds = [(lo_eff[i], hi_eff[i]) for i in range(K)] + [(0, None)] * (n_rows + 2 * K + n_cover)
+    result = linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs")
+    status = linprog_status(result)
+    if status != OPTIMAL:
+        logger.warning("incentive LP ended with %s: %s", status, result.message)
+        return IncentiveResult(status=status, weights=dict(zip(ids, w0)), rows=n_rows)
+    omega = np.clip(result.x[:K], 0.0, None)
+    omega = omega / omega.sum()
+    viol = result.x[K:K + n_rows]
+    binding = ["sum_to_one"]
+    if np.any((np.abs(omega - lo) < 1e-7) & (lo > 0)) or np.any(np.abs(omega - hi) < 1e-7):
+        binding.append("bounds")
+    if limited and np.any(np.abs(np.abs(omega - w0) - max_weight_change) < 1e-7):
+        binding.append("change_limit")
+    return IncentiveResult(
+        status=OPTIMAL, weights={k: float(w) for k, w in zip(ids, omega)}, binding=binding,
+        violation_money=float(money_arr @ viol) if n_rows else 0.0, rows=n_rows,
+        aligned_share=float(np.mean(viol < 1e-7)) if n_rows else 1.0,
+    )

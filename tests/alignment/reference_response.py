@@ -1,0 +1,372 @@
+"""Reference: the rep response model as it was built before (one Python call per rep, period, component
+and segment; all blocks in one HiGHS model). Tests compare the product (optimizer.alignment.response,
+built by optimizer.alignment.response_blocks) with it on random instances; not used by the product.
+
+Original docstring follows.
+
+Each rep r in each open period t answers a plan with the orders that maximize their own pay net of
+felt effort:
+
+    max_o  pay[r,t](o) − Σ_p e[r,p,t]·o[p] − 1e-6·Σ_p g[m(r),p,t]·o[p]
+    s.t.   Σ_p h[r,p,t]·o[p] ≤ H[r,t],   0 ≤ o[p] ≤ max_share[r,p]·D[m(r),p,t]
+
+with pay[r,t] = tvp[r]·Σ_{k∈K_r} (ω_k/W_r)·f(metric_k/T[r,k,t]) (§4.3), e = effort_aversion·(comfort−1)·h,
+and the last term breaking ties *against* the company (a rep left indifferent picks the worst mix
+for the company, so a plan that leaves reps indifferent cannot score well). The reps of a market
+who together exceed a product's potential are scaled down pro rata.
+
+Exactness. f is piecewise linear and flat after its last point. When it is concave, the problem is
+an LP (an epigraph variable per component, below every segment's line and the cap); otherwise it
+is a MIP with the incremental (filling-order) formulation of f: one binary per segment, which is
+exact for any piecewise-linear curve, increasing or not. HiGHS solves both, the MIP to a zero gap.
+
+Speed. Reps × periods are independent problems. The LP case solves all of them as one
+block-diagonal HiGHS model; the MIP case solves batches of (rep, period) blocks, each batch one
+small MIP on a reused HiGHS instance. Both are built straight from numpy arrays with highspy (no
+modelling layer), and `simulate_orders` is a pure function of arrays (it can go to a Dask worker).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+import pandas as pd
+
+from models.assumptions import AssumptionSet
+from models.dataset import Dataset, Plan
+from optimizer.plan.cascade import component_coefficients
+from optimizer.parameters import Parameters, effective_parameters
+from optimizer.alignment.payout import Curve, has_target, pay_grid, target_grid, weight_shares
+from optimizer.plan.targets import plan_targets
+from optimizer.solve import EXACT_MIP, OPTIMAL, highs_status, new_highs
+
+logger = logging.getLogger(__name__)
+
+TIE_BREAK = 1e-6  # §4.5: ties go against the company
+MIP_BATCH = 4  # (rep, period) blocks per MIP model
+INF = highspy.kHighsInf
+
+
+# --------------------------------------------------------------------------------------------
+# The problem data of every (rep, period), as arrays
+
+
+@dataclass
+class ResponseData:
+    """Everything the per-(rep, period) problems need, as dense arrays over reps R, products P,
+    components K and the open periods T (positions into `params.open_index`)."""
+
+    hours: np.ndarray  # H (R, T)
+    hours_per_order: np.ndarray  # h (R, P, T)
+    cap: np.ndarray  # reach cap (R, P, T)
+    effort: np.ndarray  # e (R, P, T)
+    margin: np.ndarray  # g (R, P, T)
+    pay_weight: np.ndarray  # tvp·ω_k/W_r per (R, K, T); 0 where the component has no target
+    attainment_per_order: np.ndarray  # c_kp / T_rkt (R, K, P, T); 0 where no target
+    curve: Curve
+
+
+def response_data(params: Parameters, plan: Plan) -> ResponseData:
+    """Build the arrays of §4.5 for a plan over the open periods."""
+    open_t = params.open_index
+    h = params.hours_per_order()[:, :, open_t]
+    cap = params.order_cap()[:, :, open_t]
+    effort = params.felt_effort()[:, :, open_t]
+    margin = params.rep_view(params.margin)[:, :, open_t]
+    targets = target_grid(params, plan)
+    weights = plan.weights
+    ids = plan.component_ids
+    R, P, T, K = len(params.reps), len(params.products), len(open_t), len(ids)
+    counted = np.stack([has_target(targets[k][:, open_t]) for k in ids])  # (K, R, T)
+    share = np.moveaxis(weight_shares(np.array([weights[k] for k in ids]), counted), 0, 1)  # (R, K, T)
+    has_target_rkt = np.moveaxis(counted, 0, 1)
+    pay_weight = params.target_variable_pay[:, None, None] * share
+    per_order = np.zeros((R, K, P, T))
+    coefficients = component_coefficients(params, plan)
+    for ki, k in enumerate(ids):
+        coef = coefficients[k][:, :, open_t]
+        target = targets[k][:, open_t]
+        safe = np.where(target > 0, target, 1.0)
+        per_order[:, ki] = np.where(has_target_rkt[:, ki][:, None, :], coef / safe[:, None, :], 0.0)
+    return ResponseData(hours=params.hours_available[:, open_t], hours_per_order=h, cap=cap, effort=effort,
+                        margin=margin, pay_weight=pay_weight, attainment_per_order=per_order,
+                        curve=Curve.from_frame(plan.curve))
+
+
+# --------------------------------------------------------------------------------------------
+# Model building
+
+
+class _Builder:
+    """Accumulates columns and rows of one HiGHS model (maximization)."""
+
+    def __init__(self) -> None:
+        self.cost: list[float] = []
+        self.lower: list[float] = []
+        self.upper: list[float] = []
+        self.integer: list[bool] = []
+        self.row_lower: list[float] = []
+        self.row_upper: list[float] = []
+        self.row_index: list[np.ndarray] = []
+        self.row_value: list[np.ndarray] = []
+
+    def column(self, cost: float, lower: float, upper: float, integer: bool = False) -> int:
+        self.cost.append(cost)
+        self.lower.append(lower)
+        self.upper.append(upper)
+        self.integer.append(integer)
+        return len(self.cost) - 1
+
+    def columns(self, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+        start = len(self.cost)
+        self.cost.extend(cost.tolist())
+        self.lower.extend(lower.tolist())
+        self.upper.extend(upper.tolist())
+        self.integer.extend([False] * len(cost))
+        return np.arange(start, start + len(cost))
+
+    def row(self, index, value, lower: float, upper: float) -> None:
+        self.row_index.append(np.asarray(index, dtype=np.int32))
+        self.row_value.append(np.asarray(value, dtype=float))
+        self.row_lower.append(lower)
+        self.row_upper.append(upper)
+
+    def lp(self) -> highspy.HighsLp:
+        lp = highspy.HighsLp()
+        lp.num_col_ = len(self.cost)
+        lp.num_row_ = len(self.row_lower)
+        lp.sense_ = highspy.ObjSense.kMaximize
+        lp.col_cost_ = np.array(self.cost, dtype=float)
+        lp.col_lower_ = np.array(self.lower, dtype=float)
+        lp.col_upper_ = np.array(self.upper, dtype=float)
+        lp.row_lower_ = np.array(self.row_lower, dtype=float)
+        lp.row_upper_ = np.array(self.row_upper, dtype=float)
+        lengths = [len(i) for i in self.row_index]
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+        lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+        lp.a_matrix_.index_ = (np.concatenate(self.row_index) if self.row_index else np.zeros(0)).astype(np.int32)
+        lp.a_matrix_.value_ = np.concatenate(self.row_value) if self.row_value else np.zeros(0)
+        if any(self.integer):
+            lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+                               for i in self.integer]
+        return lp
+
+
+def _add_rep_period(b: _Builder, data: ResponseData, r: int, t: int) -> tuple[np.ndarray, np.ndarray]:
+    """Add the §4.5 problem of rep r in open period t to a builder; return (products, order columns)."""
+    cap = data.cap[r, :, t]
+    products = np.flatnonzero(cap > 0)
+    h = data.hours_per_order[r, products, t]
+    o = b.columns(-data.effort[r, products, t] - TIE_BREAK * data.margin[r, products, t],
+                  np.zeros(len(products)), cap[products])
+    if len(products) == 0:
+        return products, o
+    b.row(o, h, -INF, float(data.hours[r, t]))
+    curve = data.curve
+    components = np.flatnonzero(data.pay_weight[r, :, t] > 0)
+    for k in components:
+        coef = data.attainment_per_order[r, k, products, t]
+        if not np.any(coef > 0):
+            continue  # nothing the rep can sell moves this metric: f(0) = 0 whatever they do
+        value = float(data.pay_weight[r, k, t])
+        if curve.is_concave:
+            _concave_component(b, o, coef, value, curve)
+        else:
+            reachable = float(np.sum(coef * np.minimum(cap[products], data.hours[r, t] / h)))
+            _incremental_component(b, o, coef, value, curve, reachable)
+    return products, o
+
+
+def _concave_component(b: _Builder, o: np.ndarray, coef: np.ndarray, value: float, curve: Curve) -> None:
+    """y ≤ y_j + s_j·(a − x_j) for every segment j, y ≤ f(x_n);  a = Σ_p coef_p·o_p;  pay += value·y."""
+    y = b.column(value, -INF, float(curve.y[-1]))
+    for j, slope in enumerate(curve.slopes):
+        # y − s_j·a ≤ y_j − s_j·x_j
+        b.row(np.append(o, y), np.append(-slope * coef, 1.0), -INF, float(curve.y[j] - slope * curve.x[j]))
+
+
+def _incremental_component(b: _Builder, o: np.ndarray, coef: np.ndarray, value: float, curve: Curve,
+                           reachable: float) -> None:
+    """Exact f for any piecewise-linear curve (incremental formulation, binaries only where needed):
+
+    a = Σ_j δ_j,  0 ≤ δ_j ≤ L_j over the segments j (the flat tail beyond the last point is one more,
+    slope 0, as long as the rep can reach);  pay += value·Σ_j s_j·δ_j.
+    The segments fall into runs of non-increasing slope; inside a run the maximization fills them
+    in order by itself (concavity). A run after a convex kink (the slope goes up) may only start
+    once the run before is full:  δ_last(prev run) ≥ L·z,  δ_j ≤ L_j·z for j in the run,  z binary.
+    """
+    lengths = list(curve.lengths.astype(float))
+    slopes = list(curve.slopes.astype(float))
+    tail = max(reachable - float(curve.x[-1]), 0.0)
+    if tail > 0:
+        lengths.append(tail)
+        slopes.append(0.0)
+    delta = [b.column(value * slopes[j], 0.0, lengths[j]) for j in range(len(lengths))]
+    b.row(np.concatenate([o, delta]), np.concatenate([coef, -np.ones(len(delta))]), 0.0, 0.0)
+    gate = None
+    for j in range(1, len(delta)):
+        if slopes[j] > slopes[j - 1] + 1e-12:  # convex kink: a new run starts at segment j
+            gate = b.column(0.0, 0.0, 1.0, integer=True)
+            for i in range(j):  # every earlier segment is full once the run is open
+                b.row([delta[i], gate], [1.0, -lengths[i]], 0.0, INF)  # δ_i ≥ L_i·z
+        if gate is not None:
+            b.row([delta[j], gate], [1.0, -lengths[j]], -INF, 0.0)  # δ_j ≤ L_j·z
+
+
+def _solve(h: highspy.Highs, b: _Builder) -> np.ndarray:
+    h.clearModel()
+    h.passModel(b.lp())
+    h.run()
+    if highs_status(h) != OPTIMAL:
+        raise RuntimeError(f"rep response model ended with {h.modelStatusToString(h.getModelStatus())}")
+    return np.asarray(h.getSolution().col_value)
+
+
+def simulate_orders(data: ResponseData) -> tuple[np.ndarray, int]:
+    """Each rep's own best orders per (rep, product, open period), before the market scaling.
+
+    Returns (orders (R, P, T), number of HiGHS models solved). A concave curve gives one LP over
+    all (rep, period) blocks. Otherwise the same block-diagonal model is first solved as an LP
+    relaxation: a block whose gate binaries come out 0/1 is feasible for its MIP and, the
+    relaxation being a bound, optimal for it. Only the blocks left fractional are solved as MIPs,
+    in batches (the objective is a sum over blocks, so a zero gap on a batch is a zero gap on each).
+    """
+    R, P, T = data.cap.shape
+    orders = np.zeros((R, P, T))
+    h = new_highs(settings=EXACT_MIP)
+    pairs = [(r, t) for r in range(R) for t in range(T) if np.any(data.cap[r, :, t] > 0)]
+    if not pairs:  # nobody can sell anything: no model to solve
+        return orders, 0
+    b = _Builder()
+    placed = []
+    for r, t in pairs:
+        first = len(b.cost)
+        products, cols = _add_rep_period(b, data, r, t)
+        placed.append((r, t, products, cols, first, len(b.cost)))
+    integer = np.array(b.integer, dtype=bool)
+    b.integer = [False] * len(b.integer)  # the relaxation
+    values = _solve(h, b)
+    fractional = []
+    for r, t, products, cols, first, last in placed:
+        z = values[first:last][integer[first:last]]
+        if np.all(np.minimum(np.abs(z), np.abs(1.0 - z)) <= 1e-9):
+            orders[r, products, t] = values[cols]
+        else:
+            fractional.append((r, t))
+    solved = 1
+    h.setOptionValue("presolve", "off")  # tiny models: presolve costs more than it saves
+    for start in range(0, len(fractional), MIP_BATCH):
+        b = _Builder()
+        batch = [(r, t, *_add_rep_period(b, data, r, t)) for r, t in fractional[start:start + MIP_BATCH]]
+        values = _solve(h, b)
+        for r, t, products, cols in batch:
+            orders[r, products, t] = values[cols]
+        solved += 1
+    return np.clip(orders, 0.0, None), solved
+
+
+def scale_to_markets(params: Parameters, orders: np.ndarray) -> np.ndarray:
+    """Scale the reps of a market down pro rata where together they exceed D[m,p,t] (open periods)."""
+    potential = params.potential[:, :, params.open_index]
+    total = np.zeros_like(potential)
+    np.add.at(total, params.rep_market, orders)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(total > potential, potential / np.where(total > 0, total, 1.0), 1.0)
+    return orders * factor[params.rep_market]
+
+
+# --------------------------------------------------------------------------------------------
+# Entry point
+
+
+@dataclass
+class Simulation:
+    """The §4.5 response of the reps to one plan over the open periods."""
+
+    orders: pd.DataFrame  # rep_id, product_id, period, orders (after market scaling; rows with orders > 0)
+    alignment_efficiency: float | None  # margin ÷ plan LP margin (None unless the plan LP margin is > 0)
+    margin: float
+    revenue: float
+    pay_cost: float
+    plan_margin: float | None
+    exact_model: str  # "lp" (concave curve) or "mip"
+    models_solved: int
+    seconds: float
+    scaled_orders: float = 0.0  # orders removed by the pro-rata market scaling
+    pay: pd.DataFrame = field(default_factory=pd.DataFrame)  # rep_id, period, pay (open periods)
+
+    def to_dict(self, *, with_orders: bool = True) -> dict:
+        out = {
+            "alignment_efficiency": self.alignment_efficiency, "margin": self.margin, "revenue": self.revenue,
+            "pay_cost": self.pay_cost, "pay_cost_share": self.pay_cost / self.revenue if self.revenue else None,
+            "plan_margin": self.plan_margin, "exact_model": self.exact_model,
+            "models_solved": self.models_solved, "seconds": round(self.seconds, 3),
+            "orders_removed_by_market_scaling": self.scaled_orders,
+        }
+        if with_orders:
+            out["orders"] = self.orders.to_dict(orient="records")
+        return out
+
+
+def simulate_grid(params: Parameters, plan: Plan) -> tuple[np.ndarray, np.ndarray, int]:
+    """(scaled orders, chosen orders, models solved), both (R, P, T) over all periods (closed ones 0)."""
+    data = response_data(params, plan)
+    chosen, solved = simulate_orders(data)
+    scaled = scale_to_markets(params, chosen)
+    R, P, T = len(params.reps), len(params.products), len(params.periods)
+    full_scaled, full_chosen = np.zeros((R, P, T)), np.zeros((R, P, T))
+    full_scaled[:, :, params.open_index] = scaled
+    full_chosen[:, :, params.open_index] = chosen
+    return full_scaled, full_chosen, solved
+
+
+def simulate(
+    dataset: Dataset,
+    plan: Plan,
+    assumptions: AssumptionSet | None = None,
+    *,
+    params: Parameters | None = None,
+    plan_margin: float | None = None,
+) -> Simulation:
+    """Simulate the reps' response to `plan` (§4.5) over the open periods and score it.
+
+    `plan_margin` is the denominator of the alignment efficiency (the plan LP's margin over the
+    same open periods); when omitted, the plan LP is solved here.
+    """
+    started = time.perf_counter()
+    params = params or effective_parameters(dataset, assumptions)
+    if plan_margin is None:
+        result = plan_targets(dataset, assumptions, params=params)
+        plan_margin = result.margin
+    grid, chosen, solved = simulate_grid(params, plan)
+    open_t = params.open_index
+    price = params.rep_view(params.price)
+    margin_rpt = params.rep_view(params.margin)
+    margin = float((margin_rpt * grid)[:, :, open_t].sum())
+    revenue = float((price * grid)[:, :, open_t].sum())
+    pay = pay_grid(params, plan, grid)[:, open_t]
+    r, p, t = np.nonzero(grid[:, :, open_t] > 1e-9)
+    orders = pd.DataFrame({
+        "rep_id": np.asarray(params.reps, dtype=object)[r],
+        "product_id": np.asarray(params.products, dtype=object)[p],
+        "period": np.asarray(params.open_periods, dtype=object)[t],
+        "orders": grid[:, :, open_t][r, p, t],
+    })
+    pay_frame = pd.DataFrame({
+        "rep_id": np.repeat(params.reps, len(open_t)),
+        "period": np.tile(params.open_periods, len(params.reps)),
+        "pay": pay.ravel(),
+    })
+    # a ratio to a plan that makes no margin (or loses money) would read as nonsense, e.g. 15.2
+    efficiency = margin / plan_margin if plan_margin is not None and plan_margin > 0 else None
+    return Simulation(
+        orders=orders, alignment_efficiency=efficiency, margin=margin, revenue=revenue,
+        pay_cost=float(pay.sum()), plan_margin=plan_margin,
+        exact_model="lp" if Curve.from_frame(plan.curve).is_concave else "mip",
+        models_solved=solved, seconds=time.perf_counter() - started,
+        scaled_orders=float((chosen - grid).sum()), pay=pay_frame,
+    )
