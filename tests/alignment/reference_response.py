@@ -29,19 +29,16 @@ modelling layer), and `simulate_orders` is a pure function of arrays (it can go 
 from __future__ import annotations
 
 import logging
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import highspy
 import numpy as np
-import pandas as pd
 
-from models.assumptions import AssumptionSet
-from models.dataset import Dataset, Plan
+from models.dataset import Plan
 from optimizer.plan.cascade import component_coefficients
-from optimizer.parameters import Parameters, effective_parameters
-from optimizer.alignment.payout import Curve, has_target, pay_grid, target_grid, weight_shares
-from optimizer.plan.targets import plan_targets
+from optimizer.parameters import Parameters
+from optimizer.alignment.payout import Curve, has_target, target_grid, weight_shares
+from optimizer.alignment.response import scale_to_markets  # the scaling is not what is compared
 from optimizer.solve import EXACT_MIP, OPTIMAL, highs_status, new_highs
 
 logger = logging.getLogger(__name__)
@@ -269,49 +266,6 @@ def simulate_orders(data: ResponseData) -> tuple[np.ndarray, int]:
     return np.clip(orders, 0.0, None), solved
 
 
-def scale_to_markets(params: Parameters, orders: np.ndarray) -> np.ndarray:
-    """Scale the reps of a market down pro rata where together they exceed D[m,p,t] (open periods)."""
-    potential = params.potential[:, :, params.open_index]
-    total = np.zeros_like(potential)
-    np.add.at(total, params.rep_market, orders)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        factor = np.where(total > potential, potential / np.where(total > 0, total, 1.0), 1.0)
-    return orders * factor[params.rep_market]
-
-
-# --------------------------------------------------------------------------------------------
-# Entry point
-
-
-@dataclass
-class Simulation:
-    """The §4.5 response of the reps to one plan over the open periods."""
-
-    orders: pd.DataFrame  # rep_id, product_id, period, orders (after market scaling; rows with orders > 0)
-    alignment_efficiency: float | None  # margin ÷ plan LP margin (None unless the plan LP margin is > 0)
-    margin: float
-    revenue: float
-    pay_cost: float
-    plan_margin: float | None
-    exact_model: str  # "lp" (concave curve) or "mip"
-    models_solved: int
-    seconds: float
-    scaled_orders: float = 0.0  # orders removed by the pro-rata market scaling
-    pay: pd.DataFrame = field(default_factory=pd.DataFrame)  # rep_id, period, pay (open periods)
-
-    def to_dict(self, *, with_orders: bool = True) -> dict:
-        out = {
-            "alignment_efficiency": self.alignment_efficiency, "margin": self.margin, "revenue": self.revenue,
-            "pay_cost": self.pay_cost, "pay_cost_share": self.pay_cost / self.revenue if self.revenue else None,
-            "plan_margin": self.plan_margin, "exact_model": self.exact_model,
-            "models_solved": self.models_solved, "seconds": round(self.seconds, 3),
-            "orders_removed_by_market_scaling": self.scaled_orders,
-        }
-        if with_orders:
-            out["orders"] = self.orders.to_dict(orient="records")
-        return out
-
-
 def simulate_grid(params: Parameters, plan: Plan) -> tuple[np.ndarray, np.ndarray, int]:
     """(scaled orders, chosen orders, models solved), both (R, P, T) over all periods (closed ones 0)."""
     data = response_data(params, plan)
@@ -322,51 +276,3 @@ def simulate_grid(params: Parameters, plan: Plan) -> tuple[np.ndarray, np.ndarra
     full_scaled[:, :, params.open_index] = scaled
     full_chosen[:, :, params.open_index] = chosen
     return full_scaled, full_chosen, solved
-
-
-def simulate(
-    dataset: Dataset,
-    plan: Plan,
-    assumptions: AssumptionSet | None = None,
-    *,
-    params: Parameters | None = None,
-    plan_margin: float | None = None,
-) -> Simulation:
-    """Simulate the reps' response to `plan` (§4.5) over the open periods and score it.
-
-    `plan_margin` is the denominator of the alignment efficiency (the plan LP's margin over the
-    same open periods); when omitted, the plan LP is solved here.
-    """
-    started = time.perf_counter()
-    params = params or effective_parameters(dataset, assumptions)
-    if plan_margin is None:
-        result = plan_targets(dataset, assumptions, params=params)
-        plan_margin = result.margin
-    grid, chosen, solved = simulate_grid(params, plan)
-    open_t = params.open_index
-    price = params.rep_view(params.price)
-    margin_rpt = params.rep_view(params.margin)
-    margin = float((margin_rpt * grid)[:, :, open_t].sum())
-    revenue = float((price * grid)[:, :, open_t].sum())
-    pay = pay_grid(params, plan, grid)[:, open_t]
-    r, p, t = np.nonzero(grid[:, :, open_t] > 1e-9)
-    orders = pd.DataFrame({
-        "rep_id": np.asarray(params.reps, dtype=object)[r],
-        "product_id": np.asarray(params.products, dtype=object)[p],
-        "period": np.asarray(params.open_periods, dtype=object)[t],
-        "orders": grid[:, :, open_t][r, p, t],
-    })
-    pay_frame = pd.DataFrame({
-        "rep_id": np.repeat(params.reps, len(open_t)),
-        "period": np.tile(params.open_periods, len(params.reps)),
-        "pay": pay.ravel(),
-    })
-    # a ratio to a plan that makes no margin (or loses money) would read as nonsense, e.g. 15.2
-    efficiency = margin / plan_margin if plan_margin is not None and plan_margin > 0 else None
-    return Simulation(
-        orders=orders, alignment_efficiency=efficiency, margin=margin, revenue=revenue,
-        pay_cost=float(pay.sum()), plan_margin=plan_margin,
-        exact_model="lp" if Curve.from_frame(plan.curve).is_concave else "mip",
-        models_solved=solved, seconds=time.perf_counter() - started,
-        scaled_orders=float((chosen - grid).sum()), pay=pay_frame,
-    )

@@ -32,6 +32,21 @@ ENDPOINTS = ("/v1/reviews?limit=50", "/v1/reviews/{review}", "/v1/alarms?limit=5
              "/v1/assumption-sets", "/v1/benchmarks", "/v1/metrics", "/healthz")
 
 
+def wait_until_healthy(base: str, process: subprocess.Popen, *, seconds: float = 60.0, log: Path | None = None) -> None:
+    """Wait for a started service's /healthz; RuntimeError (with the log's tail) if it exits or is late."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            tail = log.read_text()[-3000:] if log is not None and log.exists() else ""
+            raise RuntimeError(f"the service did not start (exit {process.poll()}){': ' + tail if tail else ''}")
+        time.sleep(0.1)
+
+
 @contextmanager
 def served(url: str, *, env: dict[str, str] | None = None, log: Path | None = None):
     """`comptune serve` as a child process on a free port; yields its base URL."""
@@ -42,16 +57,7 @@ def served(url: str, *, env: dict[str, str] | None = None, log: Path | None = No
                                 "--log-level", "warning"], cwd=REPO, env=environment, stdout=out, stderr=out)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"comptune serve did not start (exit {process.poll()})")
-            time.sleep(0.1)
+        wait_until_healthy(base, process)
         yield base, process
     finally:
         if process.poll() is None:

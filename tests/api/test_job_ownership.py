@@ -20,6 +20,7 @@ import pytest
 
 from api.db import store
 from tests.api.conftest import REPO, free_port
+from tests.api.latency import wait_until_healthy
 from tests.api.test_jobs import gone, wait_for
 
 LEASE = {"COMPTUNE_LEASE_TTL_S": "4", "COMPTUNE_HEARTBEAT_S": "0.5", "COMPTUNE_POLL_S": "0.2"}
@@ -35,15 +36,7 @@ def gated_server(url: str, gate: Path, log: Path):
                                    cwd=REPO, env=env, stdout=out, stderr=out)
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert process.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
-                time.sleep(0.1)
+            wait_until_healthy(base, process, log=log)
             yield base, process
         finally:
             if process.poll() is None:
