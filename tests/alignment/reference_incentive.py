@@ -35,10 +35,8 @@ rewards concentrating on one component). The exact simulation of §4.5 is the ju
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
@@ -47,35 +45,12 @@ from optimizer.plan.cascade import component_coefficients
 from optimizer.parameters import Parameters
 from optimizer.alignment.payout import Curve, target_grid
 from optimizer.alignment.payout import has_target as counts_as_target
+from optimizer.alignment.incentive import IncentiveResult, curve_slopes  # shared: the LP is what is compared
 from optimizer.solve import INFEASIBLE, OPTIMAL, linprog_status
 
 logger = logging.getLogger(__name__)
 
 COVER = 0.5  # least weight share a rep must have targets on (soft, heavily penalized)
-
-
-@dataclass
-class IncentiveResult:
-    """Weights chosen by the incentive LP, with what binds and how much misalignment remains."""
-
-    status: str
-    weights: dict[str, float]
-    binding: list[str] = field(default_factory=list)  # of sum_to_one, bounds, change_limit
-    violation_money: float | None = None  # Σ money·viol at the optimum
-    rows: int = 0
-    aligned_share: float | None = None  # share of the (rep, period, p, q) conditions met without violation
-
-
-def curve_slopes(curve: Curve, at: float = 1.0) -> tuple[float, float]:
-    """(s⁻, s⁺): the curve's slope just left and just right of `at` (0 on the flat tail)."""
-    x, slopes = curve.x, curve.slopes
-    left = right = 0.0
-    for j in range(len(slopes)):
-        if x[j] < at <= x[j + 1] + 1e-12:
-            left = float(slopes[j])
-        if x[j] - 1e-12 <= at < x[j + 1]:
-            right = float(slopes[j])
-    return left, right
 
 
 def incentive_weights(
