@@ -44,7 +44,7 @@ from optimizer.plan.cascade import component_coefficients, target_grid
 from optimizer.parameters import Parameters
 from optimizer.alignment.payout import Curve
 from optimizer.alignment.payout import has_target as counts_as_target
-from optimizer.alignment.incentive_lp import incentive_rows, solve_weights
+from optimizer.alignment.incentive_lp import IncentiveRows, incentive_rows, solve_weights
 from optimizer.solve import INFEASIBLE, OPTIMAL
 
 logger = logging.getLogger(__name__)
@@ -87,6 +87,7 @@ def incentive_weights(
     lower: dict[str, float] | None = None,
     upper: dict[str, float] | None = None,
     change_weight: float = 1e-3,
+    rows: IncentiveRows | None = None,
 ) -> IncentiveResult:
     """Solve the §4.4 incentive LP for the components of `plan` (targets cascaded from `planned`).
 
@@ -94,12 +95,14 @@ def incentive_weights(
     candidate components, the curve and the targets; `in_force` the weights in force (None when no
     plan is in force: then there is no change limit). `epsilon` is the strict margin as a share of
     the rep's pay at target per selling hour (ε·tvp[r]/H[r,t] money per hour), so that it means
-    the same for a rep paid 100 a month and one paid 10,000.
+    the same for a rep paid 100 a month and one paid 10,000. `rows`: this plan's rows at this
+    `epsilon`, already built by `incentive_problem` (they do not depend on the bounds, so every
+    component subset of one pool shares them).
     """
     ids = plan.component_ids
     w0 = np.array([(in_force or {}).get(k, 0.0) for k in ids])
     bounds = weight_bounds(ids, w0, bool(in_force), max_weight_change, lower, upper)
-    rows = incentive_rows(**row_inputs(params, plan, planned, epsilon))
+    rows = rows if rows is not None else incentive_problem(params, plan, planned, epsilon)
     if bounds is None:
         return IncentiveResult(status=INFEASIBLE, weights=dict(zip(ids, w0)), rows=rows.n)
     lo, hi = bounds
@@ -116,6 +119,11 @@ def incentive_weights(
         violation_money=float(rows.money @ solution.violation), rows=rows.n,
         aligned_share=float(np.mean(solution.violation < 1e-7)) if rows.n else 1.0,
     )
+
+
+def incentive_problem(params: Parameters, plan: Plan, planned: np.ndarray, epsilon: float = 0.05) -> IncentiveRows:
+    """The LP's rows for the components, curve and targets of `plan` (see `incentive_weights`)."""
+    return incentive_rows(**row_inputs(params, plan, planned, epsilon))
 
 
 def pay_per_hour(params: Parameters, plan: Plan) -> tuple[np.ndarray, np.ndarray]:

@@ -1,9 +1,9 @@
-"""The incentive LP of DESIGN.md §4.4 at any size: rows built with numpy, solved through its dual.
+"""The incentive LP of DESIGN.md §4.4 at any size: rows built with numpy, solved by cutting planes.
 
 `optimizer.alignment.incentive.incentive_weights` states the LP (see its docstring); this module
 builds its rows and solves it exactly. The LP has one weight ω_k per candidate component and one
 violation per (rep, period, planned product p, alternative q) row — O(R·T·P²) rows for a few dozen
-weights. Each row is
+weights (4.9 million rows at 1,000 reps × 50 products × 9 open months). Each row is
 
     a_i·ω = d_i·ω + c_i·W_b(ω) ≤ viol_i,   W_b(ω) = Σ_{k∈K_b} ω_k   (b: the row's rep and period)
 
@@ -11,11 +11,23 @@ with d_i the per-component change of pay per hour moved from p to q (non-zero on
 holding p or q: a sparse row) and c_i = e_p − e_q + ε the effort and strict margin per weight share.
 Stating W_b once per (rep, period) keeps the matrix sparse.
 
-Why the dual. The primal has a column per row (its violation) and a dense block of weight columns;
-the simplex method walks through the rows one by one (tens of seconds at 35,000 rows). Its dual has
-one row per weight and per (rep, period) — K + R·T rows — and a bounded column per primal row
-(0 ≤ y_i ≤ money_i): the simplex method needs a few dozen iterations, and the primal weights are the
-duals of the weight rows. Both optima are equal (strong duality); `solve_weights` checks it.
+How it is solved: cutting planes on the primal (`solve_weights`). The objective is a sum over the
+reps of convex piecewise-linear functions of ω alone (W_b is a linear function of ω):
+f_r(ω) = Σ_{i of rep r} money_i·max(0, a_i·ω). A master LP over ω, the change and cover terms and one
+θ_r per rep keeps the cuts θ_r ≥ g·ω found so far (g = Σ money_i·a_i over the rep's rows violated at
+an earlier ω: a subgradient of f_r, exact on its piece). Each round evaluates every row at the
+master's ω with one sparse product, adds a cut for each rep whose θ_r is below f_r(ω), and re-solves
+warm. The master is a relaxation, so its objective bounds the optimum from below while f at its ω
+bounds it from above; the rounds end when the two meet (relative gap GAP = 1e-12): the optimum of
+the full LP (which has finitely many pieces, so the rounds end). The rows never enter an LP: memory
+is the rows' arrays plus a master of a few columns per rep. Measured (CPU, one LP over the whole
+component pool): 200 reps × 20 products, 171,200 rows: 13 rounds, 0.7 s against 2.8 s through the
+dual LP; 1,000 × 50, 4.9 million rows, 56 components: 19 rounds, 26 s against 283 s (wall, loaded
+machine) with one cut per (rep, period).
+
+The dual LP (`solve_weights_dual`, the method before: one row per weight and per block, a bounded
+column per primal row, solved by the simplex method: 2,700 iterations at 200 reps, 93,000 at 1,000)
+is kept as the tests' reference for the cutting planes.
 """
 
 from __future__ import annotations
@@ -43,6 +55,7 @@ class IncentiveRows:
     money: np.ndarray  # (n,) money at stake per unit of violation (+1e-6: every violation counts)
     mask: np.ndarray  # (B, K) 0/1: the components a block's rep has a target on in that period
     cover: np.ndarray  # blocks with planned orders: W_b ≥ COVER (soft)
+    block_rep: np.ndarray | None = None  # (B,) the rep of each block: the cutting planes' groups
 
     @property
     def n(self) -> int:
@@ -125,7 +138,7 @@ def incentive_rows(
         d=d, c=np.concatenate(c_parts) if c_parts else empty,
         block=np.concatenate([block_of[r, t], block_of[sr, st]]).astype(np.int64),
         money=np.concatenate(money_parts) if money_parts else empty, mask=mask,
-        cover=block_of[covered][block_of[covered] >= 0],
+        cover=block_of[covered][block_of[covered] >= 0], block_rep=br,
     )
 
 
@@ -138,7 +151,7 @@ class WeightSolution:
     iterations: int = 0
 
 
-def solve_weights(
+def solve_weights_dual(
     rows: IncentiveRows,
     *,
     cover_level: float,
@@ -194,3 +207,120 @@ def solve_weights(
         logger.warning("incentive LP: primal %.9g and dual %.9g objectives differ", primal, dual)
     return WeightSolution(status=OPTIMAL, omega=omega, violation=np.maximum(value, 0.0), objective=primal,
                           iterations=highs_iterations(highs))
+
+
+CUT_ROUNDS = 200  # cutting-plane rounds at most (measured: 13 at 200 reps × 20 products, 19 at 1,000 × 50)
+GAP = 1e-12  # relative gap between the master's bound and the objective at its ω that ends the rounds
+
+
+def solve_weights(
+    rows: IncentiveRows,
+    *,
+    cover_level: float,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    w0: np.ndarray,
+    change_weight: float,
+    cover_weight: float = 100.0,
+) -> WeightSolution:
+    """min Σ money·viol + change_weight·Σ|ω − ω0| + cover_weight·Σ shortfall, by cutting planes.
+
+    The same LP as `solve_weights_dual` (see the module docstring). Components with upper bound 0
+    are fixed at 0 and leave the problem. The cuts are per rep (θ_r ≥ Σ over the rep's blocks):
+    fewer, denser cuts than per (rep, period) and fewer simplex iterations in all (measured at
+    200 reps: 13 rounds and 3,400 iterations against 8 rounds and 9,400). The master's columns are
+    ω, up, down (K' each), the shortfall per covered block (J) and θ per rep (G); its rows Σω = 1,
+    ω − up + down = ω0, the cover rows and the cuts.
+    """
+    n, K = rows.d.shape
+    B, J = len(rows.mask), len(rows.cover)
+    group = rows.block_rep if rows.block_rep is not None else np.arange(B)
+    group = np.unique(group, return_inverse=True)[1].reshape(-1) if B else np.zeros(0, dtype=int)
+    G = int(group.max()) + 1 if B else 0
+    row_group = group[rows.block]
+    cost = rows.money / (rows.money.max() if n else 1.0)
+    free = np.flatnonzero(upper > 0)
+    k = len(free)
+    d = rows.d[:, free].tocsr() if k < K else rows.d
+    mask = rows.mask[:, free]
+    fixed_change = change_weight * float(np.abs(w0[np.setdiff1d(np.arange(K), free)]).sum())
+    highs = _master(k, G, J, mask[rows.cover], cover_level=cover_level, lower=lower[free], upper=upper[free],
+                    w0=w0[free], change_weight=change_weight, cover_weight=cover_weight)
+    theta0 = 3 * k + J
+    best: tuple[float, np.ndarray] | None = None
+    iterations, gap = 0, INF
+    for round_ in range(CUT_ROUNDS):
+        highs.run()
+        status = highs_status(highs)
+        iterations += highs_iterations(highs)
+        if status != OPTIMAL:
+            return WeightSolution(status=status, omega=None, violation=None)
+        solution = np.asarray(highs.getSolution().col_value)
+        omega, theta = solution[:k], solution[theta0:]
+        value = d @ omega + rows.c * (mask @ omega)[rows.block]
+        per_group = np.bincount(row_group, weights=cost * np.maximum(value, 0.0), minlength=G)
+        bound = float(highs.getInfo().objective_function_value)
+        true = bound - float(theta.sum()) + float(per_group.sum())
+        if best is None or true < best[0]:
+            best = (true, omega)
+        gap = best[0] - bound
+        if gap <= GAP * max(1.0, abs(best[0])):
+            logger.debug("incentive LP: %d cutting-plane rounds, %d rows, %d reps", round_ + 1, n, G)
+            break
+        _add_cuts(highs, rows, d, mask, cost, value, row_group, np.flatnonzero(per_group - theta > GAP * max(1.0, true)),
+                  k=k, J=J, G=G)
+    else:
+        logger.warning("incentive LP: the cutting planes left a relative gap of %.2g after %d rounds; "
+                       "the best weights found are used", gap / max(1.0, abs(best[0])), CUT_ROUNDS)
+    full = np.zeros(K)
+    full[free] = best[1]
+    value = rows.values(full) if n else np.zeros(0)
+    return WeightSolution(status=OPTIMAL, omega=full, violation=np.maximum(value, 0.0),
+                          objective=best[0] + fixed_change, iterations=iterations)
+
+
+def _master(k: int, G: int, J: int, cover_mask: np.ndarray, *, cover_level: float, lower: np.ndarray,
+            upper: np.ndarray, w0: np.ndarray, change_weight: float, cover_weight: float):
+    """The master LP before any cut: columns ω, up, down, shortfall, θ; rows Σω = 1, ω − up + down = ω0, cover."""
+    import highspy
+
+    eye = sp.identity(k, format="csr")
+    matrix = sp.vstack([
+        sp.hstack([sp.csr_matrix(np.ones((1, k))), sp.csr_matrix((1, 2 * k + J + G))]),
+        sp.hstack([eye, -eye, eye, sp.csr_matrix((k, J + G))]),
+        sp.hstack([sp.csr_matrix(cover_mask), sp.csr_matrix((J, 2 * k)), sp.identity(J), sp.csr_matrix((J, G))]),
+    ], format="csc")
+    matrix.sort_indices()
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = int(matrix.shape[1]), int(matrix.shape[0])
+    lp.col_cost_ = np.concatenate([np.zeros(k), np.full(2 * k, change_weight), np.full(J, cover_weight), np.ones(G)])
+    lp.col_lower_ = np.concatenate([lower, np.zeros(2 * k + J + G)])
+    lp.col_upper_ = np.concatenate([upper, np.full(2 * k + J + G, INF)])
+    lp.row_lower_ = np.concatenate([[1.0], w0, np.full(J, cover_level)])
+    lp.row_upper_ = np.concatenate([[1.0], w0, np.full(J, INF)])
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = matrix.indptr, matrix.indices, matrix.data
+    highs = new_highs()
+    highs.passModel(lp)
+    return highs
+
+
+def _add_cuts(highs, rows: IncentiveRows, d: sp.csr_matrix, mask: np.ndarray, cost: np.ndarray, value: np.ndarray,
+              row_group: np.ndarray, groups: np.ndarray, *, k: int, J: int, G: int) -> None:
+    """θ_g ≥ Σ_{i∈g, a_i·ω > 0} money_i·(d_i + c_i·mask_{b(i)})·ω for each group (rep) in `groups`."""
+    m = len(groups)
+    if m == 0:
+        return
+    row_of = np.full(G, -1)
+    row_of[groups] = np.arange(m)
+    take = np.flatnonzero((value > 0) & (row_of[row_group] >= 0))
+    cut_of = row_of[row_group[take]]
+    weight = sp.csr_matrix((cost[take], (cut_of, take)), shape=(m, len(value)))
+    per_block = sp.csr_matrix((cost[take] * rows.c[take], (cut_of, rows.block[take])), shape=(m, len(rows.mask)))
+    g = (weight @ d).toarray() + per_block @ mask
+    g[np.abs(g) < 1e-15] = 0.0
+    cuts = sp.hstack([sp.csr_matrix(g), sp.csr_matrix((m, 2 * k + J)),
+                      sp.csr_matrix((-np.ones(m), (np.arange(m), groups)), shape=(m, G))], format="csr")
+    cuts.sort_indices()
+    highs.addRows(m, np.full(m, -INF), np.zeros(m), cuts.nnz, cuts.indptr[:-1].astype(np.int32),
+                  cuts.indices.astype(np.int32), cuts.data)

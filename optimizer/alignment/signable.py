@@ -38,7 +38,7 @@ import pandas as pd
 from models.dataset import Dataset, Plan
 from models.rules import Rules
 from optimizer.alignment.curve_family import curve_grid, family_curve
-from optimizer.alignment.incentive import incentive_weights
+from optimizer.alignment.incentive import incentive_problem, incentive_weights
 from optimizer.parameters import Parameters
 from optimizer.alignment.pay_rules import Repair, pay_per_rep, repair_pay_cut, scale_targets, short_reps
 from optimizer.alignment.payout import Curve
@@ -147,11 +147,11 @@ def _curve_frame(points) -> pd.DataFrame:
     return pd.DataFrame(list(points), columns=["attainment", "payout"])
 
 
-def _lp(inputs: SearchInputs, lp_curve: str, eps: float, allowed: list[str] | None):
+def _lp(inputs: SearchInputs, lp_curve: str, eps: float, allowed: list[str] | None, rows=None):
     shape = replace(inputs.targeted, curve=_curve_frame(LP_CURVES[lp_curve]))
     upper = None if allowed is None else {k: (1.0 if k in allowed else 0.0) for k in shape.component_ids}
     return incentive_weights(inputs.params, shape, inputs.planned, in_force=inputs.baseline_weights,
-                             max_weight_change=inputs.max_weight_change, epsilon=eps, upper=upper)
+                             max_weight_change=inputs.max_weight_change, epsilon=eps, upper=upper, rows=rows)
 
 
 def structures(inputs: SearchInputs) -> list[tuple[str, dict[str, float]]]:
@@ -163,7 +163,9 @@ def structures(inputs: SearchInputs) -> list[tuple[str, dict[str, float]]]:
     seen: set[tuple] = set()
     for lp_curve in LP_CURVES:
         for eps in EPSILONS:
-            full = _lp(inputs, lp_curve, eps, None)
+            shape = replace(inputs.targeted, curve=_curve_frame(LP_CURVES[lp_curve]))
+            rows = incentive_problem(inputs.params, shape, inputs.planned, eps)  # shared by the subsets' LPs
+            full = _lp(inputs, lp_curve, eps, None, rows)
             if full.status != OPTIMAL:
                 continue
             ranked = forced + [k for k, _ in sorted(full.weights.items(), key=lambda kv: -kv[1]) if k not in forced]
@@ -173,7 +175,7 @@ def structures(inputs: SearchInputs) -> list[tuple[str, dict[str, float]]]:
                 if key in seen:
                     continue
                 seen.add(key)
-                result = _lp(inputs, lp_curve, eps, subset)
+                result = _lp(inputs, lp_curve, eps, subset, rows)
                 if result.status != OPTIMAL:
                     continue
                 weights = {k: w for k, w in result.weights.items() if w > WEIGHT_TOLERANCE}
