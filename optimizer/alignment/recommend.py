@@ -37,7 +37,7 @@ from optimizer.parameters import Parameters, effective_parameters
 from optimizer.alignment.pay_rules import pay_floor, pay_impact, pay_per_rep
 from optimizer.plan.results import PlanResult
 from optimizer.plan.targets import plan_targets
-from optimizer.alignment.response import Simulation, simulate
+from optimizer.alignment.response import BatchMemo, Simulation, simulate
 from optimizer.executor import Executor, open_executor
 from optimizer.alignment.signable import SearchInputs, SearchResult, evaluate_candidates, search
 from optimizer.solve import ERROR, FEASIBLE_TIME_LIMIT, OPTIMAL, SolveOptions
@@ -255,8 +255,10 @@ def recommend(
     tracker.enter("targets", 0.2)
     orders = plan_result.orders.copy()
     orders["orders"] = orders["orders"].where(orders["orders"] > 1e-7, 0.0)  # solver noise is not a target
+    # one memo of solved (rep, period) batches for all of this recommendation's simulations
+    memo = BatchMemo()
     evaluate = tracker.evaluating(partial(evaluate_candidates, dataset=dataset, params=params,
-                                          plan_margin=plan_result.margin, executor=executor))
+                                          plan_margin=plan_result.margin, executor=executor, memo=memo))
     in_force_sim = evaluate([dataset.plan])[0] if dataset.plan is not None else None
     tracker.enter("incentive_lp", 0.25)
     inputs = search_inputs(dataset, params, plan_result, orders, rules, baseline, in_force_only, in_force_sim,
@@ -264,6 +266,9 @@ def recommend(
     found = search(inputs)
     tracker.enter("selection", 0.95)
     simulations = baseline_simulations(dataset, params, orders, inputs.pay_scale, in_force_sim, evaluate)
+    if memo is not None:
+        logger.info("simulations: %d batches solved, %d taken from the memo (%d kept, %.0f MB)",
+                    memo.solved, memo.hits, len(memo), memo.bytes / 2**20)
     applied = {**rules.to_dict(), "comp_budget_rate": _budget_rate(dataset, rules),
                "max_weight_change": inputs.max_weight_change}
     if found.best is None:
@@ -357,7 +362,7 @@ def search_inputs(dataset: Dataset, params: Parameters, plan_result: PlanResult,
     targeted = make_plan(dataset, params, orders, pool, PLACEHOLDER_CURVE, keep_closed_from=dataset.plan)
     baseline = baseline if baseline is not None else dataset.plan
     in_force_pay = pay_per_rep(params, in_force_sim) if in_force_sim is not None else np.zeros(len(params.reps))
-    extra = [("plan in force unchanged", dataset.plan)] if dataset.plan is not None else []
+    extra = [("plan in force unchanged", dataset.plan, in_force_sim)] if dataset.plan is not None else []
     return SearchInputs(
         dataset=dataset, params=params, targeted=targeted, planned=orders_array(params, orders), rules=rules,
         baseline_weights=baseline.weights if baseline is not None else None, max_weight_change=max_change,
