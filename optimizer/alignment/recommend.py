@@ -295,7 +295,8 @@ def recommend(
                + target_changes(adjustments, scale, source))
     alignment = {name: simulations[name].alignment_efficiency for name in ("recommended", *BASELINES)
                  if name in simulations}
-    attribution = market_attribution(dataset, assumptions, parent, params, plan_result, in_force_sim, options)
+    attribution = market_attribution(dataset, assumptions, parent, params, plan_result, in_force_sim, options,
+                                     memo=memo)
     tracker.enter("selection", 1.0)
     return Recommendation(
         status=plan_result.status, plan=recommended, plan_result=plan_result, alignment=alignment,
@@ -417,15 +418,16 @@ def comparison_message(alignment: dict[str, float | None], found: SearchResult, 
 
 def market_attribution(dataset: Dataset, assumptions: AssumptionSet | None, parent: AssumptionSet | None,
                        params: Parameters, plan_result: PlanResult, in_force_sim: Simulation | None,
-                       options: SolveOptions | None) -> dict:
-    """The attribution of §4.9: the parent's plan LP and the plan in force's response under the parent."""
+                       options: SolveOptions | None, *, memo: BatchMemo | None = None) -> dict:
+    """The attribution of §4.9: the parent's plan LP and the plan in force's response under the parent
+    (its batches that the assumption set leaves unchanged come from the recommendation's `memo`)."""
     if assumptions is None:
         parent_params, parent_result, parent_in_force = params, plan_result, in_force_sim
     else:
         parent_params = effective_parameters(dataset, parent)
         parent_result = plan_targets(dataset, parent, options=options, params=parent_params)
-        parent_in_force = (simulate(dataset, dataset.plan, params=parent_params, plan_margin=parent_result.margin)
-                           if dataset.plan is not None else None)
+        parent_in_force = (simulate(dataset, dataset.plan, params=parent_params, plan_margin=parent_result.margin,
+                                    memo=memo) if dataset.plan is not None else None)
     reference_orders = parent_result.orders if parent_result.orders is not None else plan_result.orders
     in_force_orders = parent_in_force.orders if parent_in_force is not None else reference_orders
     return attribution(dataset, assumptions, parent=parent, in_force=(parent_params, in_force_orders),

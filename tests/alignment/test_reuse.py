@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from models.assumptions import load_assumptions
 from models.dataset import dataset_from_tables, load_dataset
 from models.synthetic import synthetic_tables
 from optimizer.alignment import recommend as recommend_module
@@ -132,14 +133,18 @@ def recommendation_json(rec) -> dict:
 
 @pytest.mark.parametrize("source", ["sample", "generated"])
 def test_a_recommendation_with_reuse_equals_one_without(monkeypatch, source):
-    """Every figure of the recommendation (candidates, frontier, pay impact, targets) is the same
-    when every simulation solves every batch again (the memo switched off)."""
-    dataset = load_dataset(SAMPLE) if source == "sample" else generated(reps=24)
-    if source == "generated":  # an accelerating curve in force: the simulations of the plan in force are MIPs
+    """Every figure of the recommendation (candidates, frontier, pay impact, targets, attribution) is
+    the same when every simulation solves every batch again (the memo switched off)."""
+    assumptions = None
+    if source == "sample":  # with an assumption set: the attribution simulates the plan in force under its parent
+        dataset = load_dataset(SAMPLE)
+        assumptions = load_assumptions(f"{SAMPLE}/assumptions/south-freeze.yaml", dataset)
+    else:  # an accelerating curve in force: the simulations of the plan in force are MIPs
+        dataset = generated(reps=24)
         dataset = replace(dataset, plan=with_curve(dataset.plan, ACCELERATING))
-    with_reuse = recommend(dataset)
+    with_reuse = recommend(dataset, assumptions)
     monkeypatch.setattr(recommend_module, "BatchMemo", lambda: None)
-    without = recommend(dataset)
+    without = recommend(dataset, assumptions)
     assert with_reuse.status == without.status
     assert recommendation_json(with_reuse) == recommendation_json(without)
     assert with_reuse.simulations["in_force"] is not None
