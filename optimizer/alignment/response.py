@@ -253,7 +253,7 @@ class Simulation:
     pay_cost: float
     plan_margin: float | None
     exact_model: str  # "lp" (concave curve) or "mip"
-    models_solved: int
+    models_solved: int  # HiGHS models solved for it (batches taken from a memo count 0)
     seconds: float
     scaled_orders: float = 0.0  # orders removed by the pro-rata market scaling
     pay: pd.DataFrame = field(default_factory=pd.DataFrame)  # rep_id, period, pay (open periods)
