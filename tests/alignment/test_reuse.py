@@ -142,9 +142,17 @@ def test_a_recommendation_with_reuse_equals_one_without(monkeypatch, source):
     else:  # an accelerating curve in force: the simulations of the plan in force are MIPs
         dataset = generated(reps=24)
         dataset = replace(dataset, plan=with_curve(dataset.plan, ACCELERATING))
+    evaluated = []
+    real = recommend_module.evaluate_candidates
+
+    def counting(plans, **kwargs):
+        evaluated.extend(plans)
+        return real(plans, **kwargs)
+
+    monkeypatch.setattr(recommend_module, "evaluate_candidates", counting)
     with_reuse = recommend(dataset, assumptions)
+    assert sum(plan is dataset.plan for plan in evaluated) == 1  # the plan in force is simulated once
     monkeypatch.setattr(recommend_module, "BatchMemo", lambda: None)
     without = recommend(dataset, assumptions)
     assert with_reuse.status == without.status
     assert recommendation_json(with_reuse) == recommendation_json(without)
-    assert with_reuse.simulations["in_force"] is not None
