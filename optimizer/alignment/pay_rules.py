@@ -55,9 +55,12 @@ def scale_targets(plan: Plan, params: Parameters, scale: np.ndarray) -> Plan:
     if np.all(scale == 1.0):
         return plan
     targets = plan.targets.copy()
-    factor = targets["rep_id"].map(dict(zip(params.reps, scale))).fillna(1.0)
-    is_open = targets["period"].isin(set(params.open_periods))
-    targets["target"] = np.where(is_open, targets["target"] * factor, targets["target"])
+    at = pd.Index(params.reps).get_indexer(targets["rep_id"])  # −1: a rep the parameters do not know
+    factor = np.where(at >= 0, np.asarray(scale, float)[at], np.nan)
+    factor = np.where(np.isnan(factor), 1.0, factor)
+    is_open = targets["period"].isin(set(params.open_periods)).to_numpy()
+    target = targets["target"].to_numpy(float)
+    targets["target"] = np.where(is_open, target * factor, target)
     return replace(plan, targets=targets)
 
 

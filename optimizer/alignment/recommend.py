@@ -37,7 +37,7 @@ from optimizer.parameters import Parameters, effective_parameters
 from optimizer.alignment.pay_rules import pay_floor, pay_impact, pay_per_rep
 from optimizer.plan.results import PlanResult
 from optimizer.plan.targets import plan_targets
-from optimizer.alignment.response import Simulation, simulate
+from optimizer.alignment.response import BatchMemo, Simulation, simulate
 from optimizer.executor import Executor, open_executor
 from optimizer.alignment.signable import SearchInputs, SearchResult, evaluate_candidates, search
 from optimizer.solve import ERROR, FEASIBLE_TIME_LIMIT, OPTIMAL, SolveOptions
@@ -255,8 +255,10 @@ def recommend(
     tracker.enter("targets", 0.2)
     orders = plan_result.orders.copy()
     orders["orders"] = orders["orders"].where(orders["orders"] > 1e-7, 0.0)  # solver noise is not a target
+    # one memo of solved (rep, period) batches for all of this recommendation's simulations
+    memo = BatchMemo()
     evaluate = tracker.evaluating(partial(evaluate_candidates, dataset=dataset, params=params,
-                                          plan_margin=plan_result.margin, executor=executor))
+                                          plan_margin=plan_result.margin, executor=executor, memo=memo))
     in_force_sim = evaluate([dataset.plan])[0] if dataset.plan is not None else None
     tracker.enter("incentive_lp", 0.25)
     inputs = search_inputs(dataset, params, plan_result, orders, rules, baseline, in_force_only, in_force_sim,
@@ -264,6 +266,9 @@ def recommend(
     found = search(inputs)
     tracker.enter("selection", 0.95)
     simulations = baseline_simulations(dataset, params, orders, inputs.pay_scale, in_force_sim, evaluate)
+    if memo is not None:
+        logger.info("simulations: %d batches solved, %d taken from the memo (%d kept, %.0f MB)",
+                    memo.solved, memo.hits, len(memo), memo.bytes / 2**20)
     applied = {**rules.to_dict(), "comp_budget_rate": _budget_rate(dataset, rules),
                "max_weight_change": inputs.max_weight_change}
     if found.best is None:
@@ -290,7 +295,8 @@ def recommend(
                + target_changes(adjustments, scale, source))
     alignment = {name: simulations[name].alignment_efficiency for name in ("recommended", *BASELINES)
                  if name in simulations}
-    attribution = market_attribution(dataset, assumptions, parent, params, plan_result, in_force_sim, options)
+    attribution = market_attribution(dataset, assumptions, parent, params, plan_result, in_force_sim, options,
+                                     memo=memo)
     tracker.enter("selection", 1.0)
     return Recommendation(
         status=plan_result.status, plan=recommended, plan_result=plan_result, alignment=alignment,
@@ -357,7 +363,7 @@ def search_inputs(dataset: Dataset, params: Parameters, plan_result: PlanResult,
     targeted = make_plan(dataset, params, orders, pool, PLACEHOLDER_CURVE, keep_closed_from=dataset.plan)
     baseline = baseline if baseline is not None else dataset.plan
     in_force_pay = pay_per_rep(params, in_force_sim) if in_force_sim is not None else np.zeros(len(params.reps))
-    extra = [("plan in force unchanged", dataset.plan)] if dataset.plan is not None else []
+    extra = [("plan in force unchanged", dataset.plan, in_force_sim)] if dataset.plan is not None else []
     return SearchInputs(
         dataset=dataset, params=params, targeted=targeted, planned=orders_array(params, orders), rules=rules,
         baseline_weights=baseline.weights if baseline is not None else None, max_weight_change=max_change,
@@ -412,15 +418,16 @@ def comparison_message(alignment: dict[str, float | None], found: SearchResult, 
 
 def market_attribution(dataset: Dataset, assumptions: AssumptionSet | None, parent: AssumptionSet | None,
                        params: Parameters, plan_result: PlanResult, in_force_sim: Simulation | None,
-                       options: SolveOptions | None) -> dict:
-    """The attribution of §4.9: the parent's plan LP and the plan in force's response under the parent."""
+                       options: SolveOptions | None, *, memo: BatchMemo | None = None) -> dict:
+    """The attribution of §4.9: the parent's plan LP and the plan in force's response under the parent
+    (its batches that the assumption set leaves unchanged come from the recommendation's `memo`)."""
     if assumptions is None:
         parent_params, parent_result, parent_in_force = params, plan_result, in_force_sim
     else:
         parent_params = effective_parameters(dataset, parent)
         parent_result = plan_targets(dataset, parent, options=options, params=parent_params)
-        parent_in_force = (simulate(dataset, dataset.plan, params=parent_params, plan_margin=parent_result.margin)
-                           if dataset.plan is not None else None)
+        parent_in_force = (simulate(dataset, dataset.plan, params=parent_params, plan_margin=parent_result.margin,
+                                    memo=memo) if dataset.plan is not None else None)
     reference_orders = parent_result.orders if parent_result.orders is not None else plan_result.orders
     in_force_orders = parent_in_force.orders if parent_in_force is not None else reference_orders
     return attribution(dataset, assumptions, parent=parent, in_force=(parent_params, in_force_orders),

@@ -42,7 +42,7 @@ from optimizer.alignment.incentive import incentive_problem, incentive_weights
 from optimizer.parameters import Parameters
 from optimizer.alignment.pay_rules import Repair, pay_per_rep, repair_pay_cut, scale_targets, short_reps
 from optimizer.alignment.payout import Curve
-from optimizer.alignment.response import Simulation, simulate
+from optimizer.alignment.response import BatchMemo, Simulation, simulate_plans
 from optimizer.executor import Executor
 from optimizer.solve import OPTIMAL
 
@@ -55,10 +55,15 @@ WEIGHT_TOLERANCE = 1e-6
 
 
 def evaluate_candidates(plans: list[Plan], *, dataset: Dataset, params: Parameters,
-                        plan_margin: float | None, executor: Executor | None = None) -> list[Simulation]:
-    """The exact §4.5 simulation of a batch of candidate plans (the one place simulations run);
-    each plan's (rep, period) batches go through `executor` (serial when None)."""
-    return [simulate(dataset, plan, params=params, plan_margin=plan_margin, executor=executor) for plan in plans]
+                        plan_margin: float | None, executor: Executor | None = None,
+                        memo: BatchMemo | None = None) -> list[Simulation]:
+    """The exact §4.5 simulation of a batch of candidate plans (the one place simulations run).
+
+    The plans' (rep, period) batches go through `executor` (serial when None); with `memo` (one per
+    recommendation) a batch solved before is taken from it, and the unknown batches of all the plans
+    go to the executor together (`response.simulate_plans`). Same answers with or without the memo.
+    """
+    return simulate_plans(plans, params=params, plan_margin=plan_margin, executor=executor, memo=memo)
 
 
 @dataclass
@@ -76,7 +81,8 @@ class SearchInputs:
     floor: np.ndarray  # per rep: (1 − max_pay_cut) × pay under the plan in force
     budget: float | None  # comp_budget_rate × planned revenue (open periods)
     evaluate: Callable[[list[Plan]], list[Simulation]]
-    extra: list[tuple[str, Plan]] = field(default_factory=list)  # plans taken as they are (the plan in force)
+    # plans taken as they are (the plan in force), with their simulation when the caller has it already
+    extra: list[tuple[str, Plan, Simulation | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -343,10 +349,10 @@ def repair_best(inputs: SearchInputs, pairings, judged: list[Candidate],
 def as_they_are(inputs: SearchInputs) -> list[Candidate]:
     """Plans taken unchanged (the plan in force), when they have few enough components."""
     out = []
-    for label, plan in inputs.extra:
+    for label, plan, known in inputs.extra:
         if len(plan.component_ids) > inputs.rules.max_components:
             continue
-        sim = inputs.evaluate([plan])[0]
+        sim = known if known is not None else inputs.evaluate([plan])[0]  # simulated once per recommendation
         out.append(_judged(inputs, label, "curve in force", plan, np.ones(len(inputs.params.reps)), sim))
     return out
 

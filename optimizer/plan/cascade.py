@@ -39,14 +39,19 @@ def orders_array(params: Parameters, orders: pd.DataFrame) -> np.ndarray:
 
 def target_grid(params: Parameters, plan: Plan) -> dict[str, np.ndarray]:
     """T[r,k,t] as one (R, T) array per component of the plan (0 where the plan sets no target)."""
-    ri = {r: i for i, r in enumerate(params.reps)}
-    ti = {t: i for i, t in enumerate(params.periods)}
-    out = {k: np.zeros((len(params.reps), len(params.periods))) for k in plan.component_ids}
-    for k, frame in plan.targets.groupby("component_id", sort=False):
-        if k in out:  # a plan's targets name (rep, component, period) once, so this is an assignment
-            np.add.at(out[k], (frame["rep_id"].map(ri).to_numpy(), frame["period"].map(ti).to_numpy()),
-                      frame["target"].to_numpy(float))
-    return out
+    ids = plan.component_ids
+    grid = np.zeros((len(ids), len(params.reps), len(params.periods)))
+    targets = plan.targets
+    if len(targets):
+        k = pd.Index(ids).get_indexer(targets["component_id"])
+        r = pd.Index(params.reps).get_indexer(targets["rep_id"])
+        t = pd.Index(params.periods).get_indexer(targets["period"])
+        mine = k >= 0  # rows of components the plan does not list are ignored
+        if (r[mine] < 0).any() or (t[mine] < 0).any():
+            raise ValueError("plan targets name a rep or period the parameters do not know")
+        # a plan's targets name (rep, component, period) once, so this is an assignment
+        np.add.at(grid, (k[mine], r[mine], t[mine]), targets["target"].to_numpy(float)[mine])
+    return {k: grid[i] for i, k in enumerate(ids)}
 
 
 def kpi_targets(params: Parameters, orders: pd.DataFrame) -> pd.DataFrame:
