@@ -157,7 +157,7 @@ def row_inputs(params: Parameters, plan: Plan, planned: np.ndarray, epsilon: flo
         per_hour=per_hour, has_target=has_target, planned=planned[:, :, open_t], hours_per_order=h,
         cap=params.order_cap()[:, :, open_t], effort_per_hour=params.felt_effort()[:, :, open_t] / h,
         margin_per_hour=params.rep_view(params.margin)[:, :, open_t] / h, hours=hours,
-        strict=epsilon * params.target_variable_pay[:, None] / np.maximum(hours, 1e-9),  # ε in money per hour
+        strict=params.target_variable_pay[:, None] / np.maximum(hours, 1e-9), epsilon=epsilon,  # ε·tvp/H: money per hour
         slopes=curve_slopes(Curve.from_frame(plan.curve)),
     )
 

@@ -56,10 +56,23 @@ class IncentiveRows:
     mask: np.ndarray  # (B, K) 0/1: the components a block's rep has a target on in that period
     cover: np.ndarray  # blocks with planned orders: W_b ≥ COVER (soft)
     block_rep: np.ndarray | None = None  # (B,) the rep of each block: the cutting planes' groups
+    # the parts d and c are made of, so that other slopes and margins need no rebuild (`at`)
+    rise: sp.csr_matrix | None = None  # (n, K) the rising part of the change per hour (d = s⁺·rise + s⁻·fall)
+    fall: sp.csr_matrix | None = None  # (n, K) the falling part
+    effort: np.ndarray | None = None  # (n,) c without the strict margin
+    strict: np.ndarray | None = None  # (n,) the strict margin per unit of ε (c = effort + ε·strict)
 
     @property
     def n(self) -> int:
         return len(self.money)
+
+    def at(self, slopes: tuple[float, float], epsilon: float) -> "IncentiveRows":
+        """The same rows for a curve with slopes (s⁻, s⁺) at 1 and the strict margin ε."""
+        s_minus, s_plus = slopes
+        d = (s_plus * self.rise + s_minus * self.fall).tocsr()
+        return IncentiveRows(d=d, c=self.effort + epsilon * self.strict, block=self.block, money=self.money,
+                             mask=self.mask, cover=self.cover, block_rep=self.block_rep, rise=self.rise,
+                             fall=self.fall, effort=self.effort, strict=self.strict)
 
     def values(self, omega: np.ndarray) -> np.ndarray:
         """a_i·ω for every row."""
@@ -88,12 +101,14 @@ def incentive_rows(
     hours: np.ndarray,
     strict: np.ndarray,
     slopes: tuple[float, float],
+    epsilon: float,
 ) -> IncentiveRows:
     """Every row of §4.4 as arrays, over the open periods.
 
     per_hour (R, K, P, T): pay per selling hour of each product at full weight and slope 1;
     has_target (R, K, T); planned, hours_per_order, cap, effort_per_hour, margin_per_hour (R, P, T);
-    hours (R, T); strict (R, T): the strict margin ε·tvp/H in money per hour; slopes (s⁻, s⁺).
+    hours (R, T); strict (R, T): the strict margin per unit of ε, tvp/H in money per hour; slopes (s⁻, s⁺);
+    epsilon ε. The rows keep their parts, so `IncentiveRows.at` gives them for other slopes and ε.
 
     Swap rows, for each planned p and open q ≠ p: per component the net change of its metric per
     hour moved from p to q, paid at s⁺ if it rises and s⁻ if it falls; c = e_p − e_q + ε.
@@ -117,29 +132,35 @@ def incentive_rows(
     del pick
     sr, st, sq = np.nonzero((open_q & ((spare > 1e-6) & active)[:, None, :]).transpose(0, 2, 1))
 
-    d_parts, c_parts, money_parts = [], [], []
+    rise_parts, fall_parts, effort_parts, strict_parts, money_parts = [], [], [], [], []
     for start in range(0, len(r), ROW_CHUNK):
         rr, pp, qq, tt = (x[start:start + ROW_CHUNK] for x in (r, p, q, t))
         shift = per_hour[rr, :, qq, tt] - per_hour[rr, :, pp, tt]  # (n, K)
-        d_parts.append(sp.csr_matrix(np.where(shift > 0, s_plus * shift, s_minus * shift)))
-        c_parts.append(effort_per_hour[rr, pp, tt] - effort_per_hour[rr, qq, tt] + strict[rr, tt])
+        rise_parts.append(sp.csr_matrix(np.maximum(shift, 0.0)))
+        fall_parts.append(sp.csr_matrix(np.minimum(shift, 0.0)))
+        effort_parts.append(effort_per_hour[rr, pp, tt] - effort_per_hour[rr, qq, tt])
+        strict_parts.append(strict[rr, tt])
         movable = np.minimum(planned[rr, pp, tt] * h[rr, pp, tt], (cap[rr, qq, tt] - planned[rr, qq, tt]) * h[rr, qq, tt])
         money_parts.append(np.maximum(margin_per_hour[rr, pp, tt] - margin_per_hour[rr, qq, tt], 0.0) * movable + 1e-6)
     for start in range(0, len(sr), ROW_CHUNK):
         rr, qq, tt = (x[start:start + ROW_CHUNK] for x in (sr, sq, st))
-        d_parts.append(sp.csr_matrix(s_plus * per_hour[rr, :, qq, tt]))
-        c_parts.append(strict[rr, tt] - effort_per_hour[rr, qq, tt])
+        rise_parts.append(sp.csr_matrix(per_hour[rr, :, qq, tt]))
+        fall_parts.append(sp.csr_matrix((len(rr), K)))
+        effort_parts.append(-effort_per_hour[rr, qq, tt])
+        strict_parts.append(strict[rr, tt])
         extra = np.minimum(spare[rr, tt], (cap[rr, qq, tt] - planned[rr, qq, tt]) * h[rr, qq, tt])
         money_parts.append(np.maximum(margin_per_hour[rr, qq, tt], 0.0) * extra + 1e-6)  # margin other reps lose to scaling
-    d = sp.vstack(d_parts, format="csr") if d_parts else sp.csr_matrix((0, K))
     empty = np.zeros(0)
+    stack = (lambda parts: sp.vstack(parts, format="csr") if parts else sp.csr_matrix((0, K)))
     covered = active & (planned.sum(axis=1) > 1e-9)
-    return IncentiveRows(
-        d=d, c=np.concatenate(c_parts) if c_parts else empty,
-        block=np.concatenate([block_of[r, t], block_of[sr, st]]).astype(np.int64),
+    unit = IncentiveRows(
+        d=sp.csr_matrix((0, K)), c=empty, block=np.concatenate([block_of[r, t], block_of[sr, st]]).astype(np.int64),
         money=np.concatenate(money_parts) if money_parts else empty, mask=mask,
-        cover=block_of[covered][block_of[covered] >= 0], block_rep=br,
+        cover=block_of[covered][block_of[covered] >= 0], block_rep=br, rise=stack(rise_parts), fall=stack(fall_parts),
+        effort=np.concatenate(effort_parts) if effort_parts else empty,
+        strict=np.concatenate(strict_parts) if strict_parts else empty,
     )
+    return unit.at(slopes, epsilon)
 
 
 @dataclass

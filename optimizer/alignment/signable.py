@@ -38,7 +38,7 @@ import pandas as pd
 from models.dataset import Dataset, Plan
 from models.rules import Rules
 from optimizer.alignment.curve_family import curve_grid, family_curve
-from optimizer.alignment.incentive import incentive_problem, incentive_weights
+from optimizer.alignment.incentive import curve_slopes, incentive_problem, incentive_weights
 from optimizer.parameters import Parameters
 from optimizer.alignment.pay_rules import Repair, pay_per_rep, repair_pay_cut, scale_targets, short_reps
 from optimizer.alignment.payout import Curve
@@ -167,10 +167,13 @@ def structures(inputs: SearchInputs) -> list[tuple[str, dict[str, float]]]:
     limit = inputs.rules.max_components
     out: list[tuple[str, dict[str, float]]] = []
     seen: set[tuple] = set()
+    built = None  # the rows are built once; each linearization and margin rescales them, and the subsets share them
     for lp_curve in LP_CURVES:
         for eps in EPSILONS:
             shape = replace(inputs.targeted, curve=_curve_frame(LP_CURVES[lp_curve]))
-            rows = incentive_problem(inputs.params, shape, inputs.planned, eps)  # shared by the subsets' LPs
+            if built is None:
+                built = incentive_problem(inputs.params, shape, inputs.planned, eps)
+            rows = built.at(curve_slopes(Curve.from_frame(shape.curve)), eps)
             full = _lp(inputs, lp_curve, eps, None, rows)
             if full.status != OPTIMAL:
                 continue
