@@ -267,7 +267,7 @@ def solve_weights(
     highs = _master(k, G, lower=lower[free], upper=upper[free], w0=w0[free], change_weight=change_weight)
     best: tuple[float, np.ndarray] | None = None
     iterations, gap = 0, INF
-    start = w0[free]  # first cuts at the weights in force (when feasible here): 21,000 simplex iterations instead of 33,000 at 1,000 reps
+    start = w0[free]  # first cuts at the weights in force, where feasible here: a third fewer simplex iterations at 1,000 reps
     if abs(start.sum() - 1.0) < 1e-9 and np.all(start >= lower[free] - 1e-12) and np.all(start <= upper[free] + 1e-12):
         cuts.add(highs, start, np.arange(G))
     for round_ in range(CUT_ROUNDS):
@@ -287,7 +287,11 @@ def solve_weights(
         if gap <= GAP * max(1.0, abs(best[0])):
             logger.debug("incentive LP: %d cutting-plane rounds, %d rows, %d reps", round_ + 1, n, G)
             break
-        cuts.add(highs, omega, np.flatnonzero(per_group - theta > GAP * max(1.0, true)))
+        # a cut wherever θ falls short by more than the gap's share per rep, so the skipped ones cannot add up to it
+        short = np.flatnonzero(per_group - theta > GAP * max(1.0, abs(true)) / max(G, 1))
+        if len(short) == 0:
+            break  # the rest of the gap is rounding in the sums
+        cuts.add(highs, omega, short)
     else:
         logger.warning("incentive LP: the cutting planes left a relative gap of %.2g after %d rounds; "
                        "the best weights found are used", gap / max(1.0, abs(best[0])), CUT_ROUNDS)
