@@ -64,6 +64,7 @@ MAX_ROUNDS = 200  # Dantzig–Wolfe rounds before handing the LP to the monolith
 SMOOTHING = 0.5  # Wentges smoothing of the prices towards the best bound's
 DW_TIME_FACTOR = 4.0  # Dantzig–Wolfe may take this many times the first block pass × the density, then monolithic
 DW_MIN_SECONDS = 60.0  # ... but never less than this (small plans: the first pass is only milliseconds)
+MASTER_COST_SCALE = 1e3  # the master's largest cost after scaling (see `_master`)
 CLOSE_GAP = 1e-6  # from this relative gap on, the blocks send their bases back (for the stored warm start)
 FEASIBILITY_TOLERANCE = 1e-7  # relative (to the row's scale) excess on a horizon row that counts as kept
 LIVE_MODELS = 24  # live block models kept per process (two 12-period plans)
@@ -445,9 +446,10 @@ class PeriodDecomposition:
     def _master(self, proposals: list[list[BlockSolution]]):
         """Solve the restricted master; return (objective, prices y, convexity duals μ, weights λ).
 
-        Rows are scaled to their largest entry and the objective to its largest cost (margins are
-        ~1e7, link activities ~1e6: unscaled, HiGHS's dual simplex can fail on "excessive dual
-        values"); the duals are scaled back."""
+        Rows are scaled to their largest entry and the costs so that the largest is MASTER_COST_SCALE
+        (margins are ~1e7, link activities ~1e6: unscaled, HiGHS's dual simplex failed on "excessive
+        dual values" at 100 × 50 × 12; scaled to 1, the reduced costs were too coarse for the 1e-9 gap
+        and the rounds stalled); the duals are scaled back."""
         n_k, n_t = self.n_horizon_rows, len(self.blocks)
         columns = [(t, p) for t in range(n_t) for p in proposals[t]]
         n_prop = len(columns)
@@ -455,7 +457,7 @@ class PeriodDecomposition:
         margin = np.array([p.margin for _, p in columns])
         row_scale = 1.0 / np.maximum(1.0, np.maximum(np.abs(self.horizon_rhs),
                                                      np.abs(link).max(axis=1) if n_prop else 0.0))
-        obj_scale = 1.0 / max(1.0, float(np.abs(margin).max()) if n_prop else 1.0)
+        obj_scale = MASTER_COST_SCALE / max(1.0, float(np.abs(margin).max()) if n_prop else 1.0)
         scaled = link * row_scale[:, None]
         scaled[np.abs(scaled) < 1e-13] = 0.0
         period = np.array([t for t, _ in columns])
@@ -471,6 +473,12 @@ class PeriodDecomposition:
         row_upper = np.concatenate([self.horizon_rhs * row_scale, np.ones(n_t)])
         pass_matrix(highs, matrix, cost, np.zeros(n_cols), np.full(n_cols, INF), row_lower, row_upper)
         highs.run()
+        if highs_status(highs) != OPTIMAL:  # once more with the primal simplex, from scratch
+            logger.info("decomposition master ended %s; trying the primal simplex",
+                        highs.modelStatusToString(highs.getModelStatus()))
+            highs.clearSolver()
+            highs.setOptionValue("simplex_strategy", 4)
+            highs.run()
         if highs_status(highs) != OPTIMAL:
             logger.warning("decomposition master ended %s", highs.modelStatusToString(highs.getModelStatus()))
             return None
