@@ -23,8 +23,10 @@ duality; the slacks contribute nothing as long as y ≤ soft_penalty).
    current prices meets it to `GAP_TOLERANCE` relative, so the answer is optimal to that tolerance
    and the prices with the blocks' duals are an optimal dual solution (explanations, §4.7).
 3. If a block does not end optimal (infeasible, time limit) or the master has not closed the gap
-   after `MAX_ROUNDS` rounds, the plan is solved by the monolithic `PlanSolver` instead, which
-   reports its own honest status — the decomposition never guesses.
+   after `MAX_ROUNDS` rounds or its time budget (`dw_budget`: a multiple of the first block pass
+   that grows with how much denser the monolithic matrix is than its blocks), the plan is solved by
+   the monolithic `PlanSolver` instead, which reports its own honest status — the decomposition
+   never guesses.
 
 Blocks are plain data (`BlockLP`), solved by the module-level `solve_block`, so a Dask worker can
 run them. Each process keeps the live HiGHS model of the blocks it solved last (`_LIVE`, a small
@@ -389,6 +391,9 @@ class PeriodDecomposition:
         budget = self.dw_budget(first_pass)
         proposals: list[list[BlockSolution]] = [[s] for s in solutions]
         best_upper, centre, centre_duals, centre_answers = float("inf"), None, None, {}
+        if prices.any():  # a warm start's prices: their Lagrangian bound is the first stability centre
+            best_upper = sum(s.value for s in solutions) + float(prices @ self.horizon_rhs)
+            centre, centre_duals, centre_answers = prices, [s.row_dual for s in solutions], dict(final)
         smooth, close = True, False
         for round_ in range(1, MAX_ROUNDS + 1):
             stats.rounds = round_
