@@ -188,7 +188,8 @@ def solve_block(task: BlockTask) -> BlockSolution:
         highs = new_highs()
         pass_matrix(highs, block.matrix, priced, block.col_lower, block.col_upper, block.row_lower, block.row_upper)
         _LIVE[block.key] = highs
-        run_highs(highs, None if task.time_limit is None else max(0.0, task.time_limit - (time.perf_counter() - started)))
+        left = None if task.time_limit is None else max(0.0, task.time_limit - (time.perf_counter() - started))
+        run_highs(highs, left)
         status = highs_status(highs)
         iterations += int(highs.getInfo().simplex_iteration_count)
     if status != OPTIMAL:
