@@ -340,12 +340,12 @@ def worker(path: str, spec: dict, repeats: int, change: dict | None, workers: in
             from optimizer.plan.arrays import PlanSolver
 
             _say(f"{tag}: build")
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), _cpu_s()
             solver = PlanSolver(params, in_force)
             t1 = time.perf_counter()
             _say(f"{tag}: solve")
             first = solver.solve()
-            t2 = time.perf_counter()
+            t2, c2 = time.perf_counter(), _cpu_s()
             _say(f"{tag}: re-solve")
             second = solver.update(new_params)
             t3 = time.perf_counter()
@@ -353,18 +353,18 @@ def worker(path: str, spec: dict, repeats: int, change: dict | None, workers: in
                              resolve_objective=second.objective, iterations=first.iterations,
                              resolve_iterations=second.iterations, status=first.status,
                              resolve_status=second.status, run_s=first.solve_seconds,
-                             resolve_run_s=second.solve_seconds))
+                             resolve_run_s=second.solve_seconds, cpu_s=c2 - c0))
             out.update(variables=solver.n_variables, constraints=solver.n_constraints, nonzeros=solver.n_nonzeros,
                        ordering=solver.ordering, updates=solver.updates)
             del solver
         elif path == "floor":
             _say(f"{tag}: build")
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), _cpu_s()
             floor = FloorLP(params, in_force)
             t1 = time.perf_counter()
             _say(f"{tag}: solve")
             objective, _ = floor.solve()
-            t2 = time.perf_counter()
+            t2, c2 = time.perf_counter(), _cpu_s()
             iterations = floor.iterations
             _say(f"{tag}: re-solve")
             floor.change_demand(new_params)
@@ -372,7 +372,7 @@ def worker(path: str, spec: dict, repeats: int, change: dict | None, workers: in
             t3 = time.perf_counter()
             runs.append(dict(build_s=t1 - t0, solve_s=t2 - t1, resolve_s=t3 - t2, objective=objective,
                              resolve_objective=resolve_objective, iterations=iterations,
-                             resolve_iterations=floor.iterations))
+                             resolve_iterations=floor.iterations, cpu_s=c2 - c0))
             out.update(variables=floor.matrix.shape[1], constraints=floor.matrix.shape[0],
                        nonzeros=int(floor.highs.getNumNz()))
             del floor
@@ -382,12 +382,12 @@ def worker(path: str, spec: dict, repeats: int, change: dict | None, workers: in
 
             with open_executor(workers=workers) as executor:
                 _say(f"{tag}: build")
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), _cpu_s()
                 decomposition = PeriodDecomposition(params, in_force)
                 t1 = time.perf_counter()
                 _say(f"{tag}: solve by period blocks")
                 first, warm, stats = decomposition.solve(executor)
-                t2 = time.perf_counter()
+                t2, c2 = time.perf_counter(), _cpu_s()
                 _say(f"{tag}: warm re-solve of the changed blocks")
                 changed = PeriodDecomposition(new_params, in_force)
                 second, _, second_stats = changed.solve(executor, warm)
@@ -398,7 +398,8 @@ def worker(path: str, spec: dict, repeats: int, change: dict | None, workers: in
                              resolve_status=second.status, rounds=stats.rounds,
                              horizon_rows_bind=stats.horizon_rows_bind, fallback=stats.fallback,
                              blocks=stats.blocks, resolve_blocks_resolved=second_stats.blocks_resolved,
-                             resolve_fallback=second_stats.fallback))
+                             resolve_fallback=second_stats.fallback, cpu_s=c2 - c0,
+                             resolve_rounds=second_stats.rounds))
             out.update(workers=workers, horizon_rows=decomposition.n_horizon_rows)
             del decomposition, changed
         elif path == "pyomo":
@@ -549,6 +550,11 @@ def run_benchmark(*, reps: int | None = None, products: int | None = None, perio
             decomposed_resolve_blocks=result["resolve_blocks_resolved"],
             decomposed_peak_rss_mb=result["peak_rss_mb"],
             decomposed_ratio=(result["build_s"] + result["solve_s"]) / floor_total,
+            # CPU seconds of build + solve (this process, HiGHS's threads included): on a shared
+            # machine the ratio to read; with workers > 1 the workers' CPU is not in it
+            decomposed_cpu_s=result["cpu_s"], floor_cpu_s=floor["cpu_s"], product_cpu_s=product["cpu_s"],
+            decomposed_cpu_ratio=result["cpu_s"] / floor["cpu_s"] if floor["cpu_s"] > 0 else None,
+            decomposed_resolve_rounds=result["resolve_rounds"], decomposed_resolve_fallback=result["resolve_fallback"],
             decomposed_resolve_ratio=result["resolve_s"] / out["floor_resolve_s"],
             decomposed_objective_rel_diff=_rel_diff(result["objective"], out["floor_objective"]),
             decomposed_resolve_objective_rel_diff=_rel_diff(result["resolve_objective"],

@@ -23,8 +23,10 @@ duality; the slacks contribute nothing as long as y ≤ soft_penalty).
    current prices meets it to `GAP_TOLERANCE` relative, so the answer is optimal to that tolerance
    and the prices with the blocks' duals are an optimal dual solution (explanations, §4.7).
 3. If a block does not end optimal (infeasible, time limit) or the master has not closed the gap
-   after `MAX_ROUNDS` rounds, the plan is solved by the monolithic `PlanSolver` instead, which
-   reports its own honest status — the decomposition never guesses.
+   after `MAX_ROUNDS` rounds or its time budget (`dw_budget`: a multiple of the first block pass
+   that grows with how much denser the monolithic matrix is than its blocks), the plan is solved by
+   the monolithic `PlanSolver` instead, which reports its own honest status — the decomposition
+   never guesses.
 
 Blocks are plain data (`BlockLP`), solved by the module-level `solve_block`, so a Dask worker can
 run them. Each process keeps the live HiGHS model of the blocks it solved last (`_LIVE`, a small
@@ -62,8 +64,10 @@ HORIZON_SLACKS = ("mix_short", "mix_excess", "budget_excess")  # their slack col
 GAP_TOLERANCE = 1e-9  # relative gap between the master's plan and the Lagrangian bound at which we stop
 MAX_ROUNDS = 200  # Dantzig–Wolfe rounds before handing the LP to the monolithic solver
 SMOOTHING = 0.5  # Wentges smoothing of the prices towards the best bound's
-DW_TIME_FACTOR = 3.0  # Dantzig–Wolfe may take this many times the first block pass, then monolithic (a guard)
+DW_TIME_FACTOR = 4.0  # Dantzig–Wolfe may take this many times the first block pass × the density, then monolithic
 DW_MIN_SECONDS = 60.0  # ... but never less than this (small plans: the first pass is only milliseconds)
+MASTER_COST_SCALE = 1e3  # the master's largest cost after scaling (see `_master`)
+CLOSE_GAP = 1e-6  # from this relative gap on, the blocks send their bases back (for the stored warm start)
 FEASIBILITY_TOLERANCE = 1e-7  # relative (to the row's scale) excess on a horizon row that counts as kept
 LIVE_MODELS = 24  # live block models kept per process (two 12-period plans)
 # Below this many order variables the monolithic LP solves in a second or two and the blocks'
@@ -111,6 +115,7 @@ class BlockTask:
     prices: np.ndarray  # y on the horizon rows
     basis: BlockBasis | None = None
     time_limit: float | None = None
+    want_basis: bool = True  # return the final basis (converting it costs ~15 % of a warm re-pricing)
 
 
 @dataclass
@@ -174,6 +179,19 @@ def solve_block(task: BlockTask) -> BlockSolution:
     status = highs_status(highs)
     iterations = max(0, int(highs.getInfo().simplex_iteration_count) - before) if warm else \
         int(highs.getInfo().simplex_iteration_count)
+    if status == ERROR and warm:
+        # HiGHS occasionally gives up on a warm re-pricing (numerical trouble in the primal
+        # simplex after a large change of costs); the block is then solved again from scratch.
+        logger.info("block %d: warm re-pricing ended %s; solving it cold", block.period,
+                    highs.modelStatusToString(highs.getModelStatus()))
+        _LIVE.pop(block.key, None)
+        highs = new_highs()
+        pass_matrix(highs, block.matrix, priced, block.col_lower, block.col_upper, block.row_lower, block.row_upper)
+        _LIVE[block.key] = highs
+        left = None if task.time_limit is None else max(0.0, task.time_limit - (time.perf_counter() - started))
+        run_highs(highs, left)
+        status = highs_status(highs)
+        iterations += int(highs.getInfo().simplex_iteration_count)
     if status != OPTIMAL:
         _LIVE.pop(block.key, None)
         return BlockSolution(period=block.period, status=status, x=None, row_dual=None, value=float("nan"),
@@ -184,7 +202,8 @@ def solve_block(task: BlockTask) -> BlockSolution:
     return BlockSolution(
         period=block.period, status=status, x=x, row_dual=np.asarray(solution.row_dual),
         value=float(priced @ x), margin=float(block.cost @ x), link_activity=block.link @ x,
-        basis=_basis_of(highs), iterations=iterations, seconds=time.perf_counter() - started, warm=warm,
+        basis=_basis_of(highs) if task.want_basis else None, iterations=iterations,
+        seconds=time.perf_counter() - started, warm=warm,
     )
 
 
@@ -278,6 +297,24 @@ class PeriodDecomposition:
     def n_horizon_rows(self) -> int:
         return len(self.horizon_rows)
 
+    @property
+    def density(self) -> float:
+        """Non-zeros of the whole LP over those of its blocks: how much the dense horizon rows (each
+        has an entry for every order) add to the monolithic matrix. With binding mix rules on 50
+        products they are 28 rows and make the monolithic matrix ≈ 9 × the blocks'."""
+        block_nnz = sum(b.matrix.nnz for b in self.blocks)
+        return (block_nnz + self.horizon_matrix.nnz) / max(1, block_nnz)
+
+    def dw_budget(self, first_pass: float) -> float:
+        """Seconds the Dantzig–Wolfe rounds may take before the monolithic solver is used instead.
+
+        The monolithic LP costs some multiple of the first block pass that grows with the dense
+        horizon rows: ≈ 6 × at 1,000 × 50 × 12 without mix rules (density 1.3), ≈ 130 × at
+        200 × 50 × 12 with 28 binding mix rows (density 9.4). The budget is DW_TIME_FACTOR × the
+        first pass × the density (at least DW_MIN_SECONDS), so that giving up costs a fraction of
+        the monolithic solve that follows."""
+        return max(DW_MIN_SECONDS, DW_TIME_FACTOR * self.density * first_pass)
+
     # -- solving ---------------------------------------------------------------------------
 
     def solve(self, executor: Executor | None = None, warm: PlanWarmStart | None = None,
@@ -313,9 +350,10 @@ class PeriodDecomposition:
         def remaining() -> float | None:
             return None if limit is None else max(0.0, limit - (time.perf_counter() - started))
 
-        def price_all(y: np.ndarray) -> list[BlockSolution] | None:
+        def price_all(y: np.ndarray, want_basis: bool = True) -> list[BlockSolution] | None:
             kept = {t: self._reused(t, *reusable.pop(t), y) for t in list(reusable)}
-            tasks = [BlockTask(block=b, prices=y, basis=bases.get(b.period), time_limit=remaining())
+            tasks = [BlockTask(block=b, prices=y, basis=bases.get(b.period), time_limit=remaining(),
+                               want_basis=want_basis)
                      for b in self.blocks if b.period not in kept]
             solved = executor.map(solve_block, tasks)
             resolved.update(task.block.period for task in tasks)
@@ -348,12 +386,16 @@ class PeriodDecomposition:
         # Dantzig–Wolfe over the horizon rows, prices smoothed towards the best bound so far
         # (Wentges): the blocks are priced at α·centre + (1 − α)·master duals, which damps the
         # oscillation of plain column generation; a block answer joins the master when its reduced
-        # cost at the master's own duals is positive. Budget: DW_TIME_FACTOR × the first block pass.
+        # cost at the master's own duals is positive. Budget: `dw_budget` (a guard, see there).
         stats.horizon_rows_bind = True
         first_pass = time.perf_counter() - started
+        budget = self.dw_budget(first_pass)
         proposals: list[list[BlockSolution]] = [[s] for s in solutions]
-        best_upper, centre, centre_duals = float("inf"), None, None
-        smooth = True
+        best_upper, centre, centre_duals, centre_answers = float("inf"), None, None, {}
+        if prices.any():  # a warm start's prices: their Lagrangian bound is the first stability centre
+            best_upper = sum(s.value for s in solutions) + float(prices @ self.horizon_rhs)
+            centre, centre_duals, centre_answers = prices, [s.row_dual for s in solutions], dict(final)
+        smooth, close = True, False
         for round_ in range(1, MAX_ROUNDS + 1):
             stats.rounds = round_
             master = self._master(proposals)
@@ -363,20 +405,22 @@ class PeriodDecomposition:
             lower, master_prices, mu, weights = master
             prices = master_prices if centre is None or not smooth else \
                 SMOOTHING * centre + (1.0 - SMOOTHING) * master_prices
-            solutions = price_all(prices)
+            solutions = price_all(prices, want_basis=close)  # bases only near the end: they cost time
             if solutions is None:
                 return self._monolithic(stats, remaining(), started, bases, prices)
             iterations += sum(s.iterations for s in solutions)
             upper = sum(s.value for s in solutions) + float(prices @ self.horizon_rhs)
             if upper < best_upper:
                 best_upper, centre, centre_duals = upper, prices, [s.row_dual for s in solutions]
+                centre_answers = dict(final)  # the block answers at the centre's prices
             gap = best_upper - lower
+            close = gap <= CLOSE_GAP * max(1.0, abs(lower))
             logger.debug("decomposition round %d: master %.10g, bound %.10g, gap %.3g", round_, lower, best_upper, gap)
             if gap <= GAP_TOLERANCE * max(1.0, abs(lower)):
                 x_blocks = [sum(w * p.x for w, p in zip(weights[t], proposals[t]) if w > 0)
                             for t in range(len(self.blocks))]
                 result = self._result(x_blocks, centre_duals, centre, iterations, started)
-                return result, self._warm_start(bases, centre, final), stats
+                return result, self._warm_start(bases, centre, centre_answers), stats
             added = 0
             for t, s in enumerate(solutions):
                 reduced = s.margin - float(master_prices @ s.link_activity) - mu[t]
@@ -390,9 +434,9 @@ class PeriodDecomposition:
             if remaining() == 0.0:
                 stats.fallback = "time limit reached in the decomposition"
                 break
-            if time.perf_counter() - started > first_pass + max(DW_MIN_SECONDS, DW_TIME_FACTOR * first_pass):
-                stats.fallback = (f"the master did not close the gap within {DW_TIME_FACTOR:g} × the first "
-                                  f"block pass ({round_} rounds)")
+            if time.perf_counter() - started > first_pass + budget:
+                stats.fallback = (f"the master did not close the gap within its budget of {budget:.3g} s "
+                                  f"({round_} rounds)")
                 break
         else:
             stats.fallback = f"the master did not close the gap in {MAX_ROUNDS} rounds"
@@ -406,38 +450,54 @@ class PeriodDecomposition:
         return bool(np.all(activity - self.horizon_rhs <= FEASIBILITY_TOLERANCE * scale))
 
     def _master(self, proposals: list[list[BlockSolution]]):
-        """Solve the restricted master; return (objective, prices y, convexity duals μ, weights λ)."""
+        """Solve the restricted master; return (objective, prices y, convexity duals μ, weights λ).
+
+        Rows are scaled to their largest entry and the costs so that the largest is MASTER_COST_SCALE
+        (margins are ~1e7, link activities ~1e6: unscaled, HiGHS's dual simplex failed on "excessive
+        dual values" at 100 × 50 × 12; scaled to 1, the reduced costs were too coarse for the 1e-9 gap
+        and the rounds stalled); the duals are scaled back."""
         n_k, n_t = self.n_horizon_rows, len(self.blocks)
         columns = [(t, p) for t in range(n_t) for p in proposals[t]]
-        n_cols = len(columns) + n_k
-        cost = np.concatenate([[p.margin for _, p in columns], self.slack_cost])
-        entries_row, entries_col, values = [], [], []
-        for j, (t, p) in enumerate(columns):
-            entries_row += list(range(n_k)) + [n_k + t]
-            entries_col += [j] * (n_k + 1)
-            values += list(p.link_activity) + [1.0]
-        for k in range(n_k):
-            entries_row.append(k)
-            entries_col.append(len(columns) + k)
-            values.append(-1.0)
-        matrix = sp.csc_matrix((values, (entries_row, entries_col)), shape=(n_k + n_t, n_cols))
+        n_prop = len(columns)
+        link = np.array([p.link_activity for _, p in columns]).reshape(n_prop, n_k).T  # K × columns
+        margin = np.array([p.margin for _, p in columns])
+        row_scale = 1.0 / np.maximum(1.0, np.maximum(np.abs(self.horizon_rhs),
+                                                     np.abs(link).max(axis=1) if n_prop else 0.0))
+        obj_scale = MASTER_COST_SCALE / max(1.0, float(np.abs(margin).max()) if n_prop else 1.0)
+        scaled = link * row_scale[:, None]
+        scaled[np.abs(scaled) < 1e-13] = 0.0
+        period = np.array([t for t, _ in columns])
+        top = sp.hstack([sp.csc_matrix(scaled), -sp.identity(n_k, format="csc")])
+        convexity = sp.hstack([sp.csc_matrix((np.ones(n_prop), (period, np.arange(n_prop))), shape=(n_t, n_prop)),
+                               sp.csc_matrix((n_t, n_k))])
+        matrix = sp.vstack([top, convexity]).tocsc()
+        matrix.eliminate_zeros()
+        n_cols = n_prop + n_k
+        cost = np.concatenate([margin * obj_scale, self.slack_cost * obj_scale / row_scale])
         highs = new_highs()
         row_lower = np.concatenate([np.full(n_k, -INF), np.ones(n_t)])
-        row_upper = np.concatenate([self.horizon_rhs, np.ones(n_t)])
+        row_upper = np.concatenate([self.horizon_rhs * row_scale, np.ones(n_t)])
         pass_matrix(highs, matrix, cost, np.zeros(n_cols), np.full(n_cols, INF), row_lower, row_upper)
         highs.run()
+        if highs_status(highs) != OPTIMAL:  # once more with the primal simplex, from scratch
+            logger.info("decomposition master ended %s; trying the primal simplex",
+                        highs.modelStatusToString(highs.getModelStatus()))
+            highs.clearSolver()
+            highs.setOptionValue("simplex_strategy", 4)
+            highs.run()
         if highs_status(highs) != OPTIMAL:
+            logger.warning("decomposition master ended %s", highs.modelStatusToString(highs.getModelStatus()))
             return None
         solution = highs.getSolution()
         duals = np.asarray(solution.row_dual)
         # Prices are the horizon rows' duals, inside [0, soft_penalty] up to round-off.
-        prices = np.clip(duals[:n_k], 0.0, -self.slack_cost)
+        prices = np.clip(duals[:n_k] * row_scale / obj_scale, 0.0, -self.slack_cost)
         lam = np.asarray(solution.col_value)
         weights, j = [], 0
         for t in range(n_t):
             weights.append(lam[j:j + len(proposals[t])])
             j += len(proposals[t])
-        return float(highs.getInfo().objective_function_value), prices, duals[n_k:], weights
+        return float(highs.getInfo().objective_function_value) / obj_scale, prices, duals[n_k:] / obj_scale, weights
 
     def _monolithic(self, stats: DecomposeStats, time_limit: float | None, started: float,
                     bases: dict[int, BlockBasis], prices: np.ndarray):

@@ -179,3 +179,56 @@ def test_bench_times_the_blocks_beside_the_floor():
     assert result["decomposed_resolve_objective_rel_diff"] <= EXACT
     assert result["decomposed_ratio"] > 0 and result["agree"]
     assert result["decomposed_resolve_blocks"] <= result["blocks"] == 4
+
+
+def test_binding_master_closes_the_gap_on_a_wider_company():
+    """30 products, 12 periods, binding mix rules: many master rounds. A master whose costs were
+    scaled to 1 stalled here short of the gap (its reduced costs were too coarse); unscaled, the
+    master failed on larger companies (next test). Neither may fall back to the monolithic LP."""
+    dataset = dataset_from_tables(synthetic_tables(reps=40, products=30, markets=3, periods=12, seed=0,
+                                                   binding_mix=True))
+    params = effective_parameters(dataset)
+    in_force = in_force_for(dataset.plan, params.open_periods)
+    arrays = PlanSolver(params, in_force).solve()
+    decomposed, _, stats = solve_plan_decomposed(params, in_force)
+    assert stats.horizon_rows_bind and not stats.fallback, stats.fallback
+    assert rel_diff(decomposed.objective, arrays.objective) <= EXACT
+    mine, theirs = horizon_duals(decomposed), horizon_duals(arrays)
+    assert mine.keys() == theirs.keys() and theirs
+    for key in theirs:
+        assert abs(mine[key] - theirs[key]) <= 1e-4 * max(1.0, abs(theirs[key])), key
+
+
+def test_guard_budget_grows_with_the_dense_horizon_rows():
+    """The binding mix rows have an entry for every order: the monolithic matrix is several times
+    the blocks', and the rounds may take that many more first passes before giving up."""
+    from optimizer.plan import decompose as plan_decompose
+
+    binding = PeriodDecomposition(*_params_and_in_force(company(20, 10, binding=True, periods=4)))
+    loose = PeriodDecomposition(*_params_and_in_force(company(20, 10, binding=False, periods=4)))
+    assert binding.density > loose.density >= 1.0
+    first = 100.0  # seconds of a first block pass, large enough to be above DW_MIN_SECONDS
+    assert binding.dw_budget(first) == pytest.approx(plan_decompose.DW_TIME_FACTOR * binding.density * first)
+    assert binding.dw_budget(1e-3) == plan_decompose.DW_MIN_SECONDS
+
+
+def _params_and_in_force(dataset):
+    params = effective_parameters(dataset)
+    return params, in_force_for(dataset.plan, params.open_periods)
+
+
+@pytest.mark.slow
+def test_binding_at_100_reps_50_products_12_periods():
+    """Where the unscaled master failed (HiGHS: "excessive dual values") and the plan fell back:
+    100 × 50 × 12 with 28 binding horizon rows, against the monolithic optimum."""
+    from optimizer.bench import load_instance
+
+    params, in_force = _params_and_in_force(load_instance(reps=100, products=50, periods=12, binding_mix=True))
+    decomposed, _, stats = solve_plan_decomposed(params, in_force)
+    assert stats.horizon_rows_bind and not stats.fallback, stats.fallback
+    arrays = PlanSolver(params, in_force).solve()
+    assert rel_diff(decomposed.objective, arrays.objective) <= EXACT
+    mine, theirs = horizon_duals(decomposed), horizon_duals(arrays)
+    assert mine.keys() == theirs.keys() and theirs
+    for key in theirs:
+        assert abs(mine[key] - theirs[key]) <= 1e-4 * max(1.0, abs(theirs[key])), key
