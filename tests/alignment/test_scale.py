@@ -167,7 +167,6 @@ def test_estimate_grows_with_the_company_and_names_the_excess():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="the issue's target; measured 82-87 CPU s (docs/performance.md)", strict=True)  # passing means the target is met: drop the mark
 def test_mid_size_company_recommends_within_a_minute_of_cpu():
     """The issue's 200 × 20 × 6 company (12 months, 3 closed, seed 5): 726 s before; the target is ≤ 60 s.
 
