@@ -234,13 +234,13 @@ def recommend(
     `plan_result`: the plan LP already solved for this dataset and these assumptions (the service
     solves it warm from stored block bases); solved here when not given. The (rep, period)
     simulations run through `executor`, else through one opened here for `workers` processes (or the
-    Dask scheduler named by COMPTUNE_DASK_SCHEDULER).
+    Dask scheduler named by COMPTUNE_DASK_SCHEDULER); the incentive LPs run in `workers` threads.
     """
     if executor is None:
         with open_executor(workers) as opened:
             return recommend(dataset, assumptions, options=options, in_force_only=in_force_only, rules=rules,
                              baseline=baseline, parent=parent, progress=progress, plan_result=plan_result,
-                             executor=opened)
+                             workers=workers, executor=opened)
     tracker = _Progress(progress)
     started = time.perf_counter()
     tracker.enter("plan_lp", 0.0)
@@ -263,6 +263,7 @@ def recommend(
     tracker.enter("incentive_lp", 0.25)
     inputs = search_inputs(dataset, params, plan_result, orders, rules, baseline, in_force_only, in_force_sim,
                            evaluate)
+    inputs.threads = max(1, workers)
     found = search(inputs)
     tracker.enter("selection", 0.95)
     simulations = baseline_simulations(dataset, params, orders, inputs.pay_scale, in_force_sim, evaluate)

@@ -33,6 +33,7 @@ take them in one place.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -87,6 +88,7 @@ class SearchInputs:
     evaluate: Callable[[list[Plan]], list[Simulation]]
     # plans taken as they are (the plan in force), with their simulation when the caller has it already
     extra: list[tuple[str, Plan, Simulation | None]] = field(default_factory=list)
+    threads: int = 1  # the incentive LPs' chains run in this many threads (the recommendation's workers)
 
 
 @dataclass
@@ -165,39 +167,53 @@ def _lp(inputs: SearchInputs, lp_curve: str, eps: float, allowed: list[str] | No
 
 
 def structures(inputs: SearchInputs) -> list[tuple[str, dict[str, float]]]:
-    """Candidate weightings (label, weights) with at most max_components non-zero weights each."""
+    """Candidate weightings (label, weights) with at most max_components non-zero weights each.
+
+    The rows are built once; each linearization and margin rescales them and its subsets share
+    them. The four (linearization, margin) chains are independent: with `inputs.threads` > 1 they run
+    in threads (HiGHS and the sparse products release the interpreter: two chains at 1,000 reps take
+    16 s together against 24 s one after the other), and the results are assembled in the same order.
+    """
     ids = inputs.targeted.component_ids
     forced = forced_components(ids, inputs.baseline_weights, inputs.max_weight_change)
     limit = inputs.rules.max_components
+    chains = [(lp_curve, eps) for lp_curve in LP_CURVES for eps in EPSILONS]
+    shape = replace(inputs.targeted, curve=_curve_frame(LP_CURVES[chains[0][0]]))
+    built = incentive_problem(inputs.params, shape, inputs.planned, chains[0][1])
+
+    def chain(lp_curve: str, eps: float) -> list[tuple[list[str], object]]:
+        rows = built.at(curve_slopes(Curve.from_frame(_curve_frame(LP_CURVES[lp_curve]))), eps)
+        full = _lp(inputs, lp_curve, eps, None, rows)
+        if full.status != OPTIMAL:
+            return []
+        ranked = forced + [k for k, _ in sorted(full.weights.items(), key=lambda kv: -kv[1]) if k not in forced]
+        out, tried = [], set()
+        for n in range(max(len(forced), 1), min(limit, len(ids)) + 1):
+            subset = ranked[:n]
+            if tuple(sorted(subset)) in tried:
+                continue
+            tried.add(tuple(sorted(subset)))
+            out.append((subset, _lp(inputs, lp_curve, eps, subset, rows)))
+        return out
+
+    if inputs.threads > 1:
+        with ThreadPoolExecutor(max_workers=min(inputs.threads, len(chains))) as pool:
+            solved = list(pool.map(lambda ce: chain(*ce), chains))
+    else:
+        solved = [chain(*ce) for ce in chains]
     out: list[tuple[str, dict[str, float]]] = []
     seen: set[tuple] = set()
-    built = None  # the rows are built once; each linearization and margin rescales them, and the subsets share them
-    for lp_curve in LP_CURVES:
-        for eps in EPSILONS:
-            shape = replace(inputs.targeted, curve=_curve_frame(LP_CURVES[lp_curve]))
-            if built is None:
-                built = incentive_problem(inputs.params, shape, inputs.planned, eps)
-            rows = built.at(curve_slopes(Curve.from_frame(shape.curve)), eps)
-            full = _lp(inputs, lp_curve, eps, None, rows)
-            if full.status != OPTIMAL:
+    for (lp_curve, eps), results in zip(chains, solved):
+        for subset, result in results:
+            if result.status != OPTIMAL:
                 continue
-            ranked = forced + [k for k, _ in sorted(full.weights.items(), key=lambda kv: -kv[1]) if k not in forced]
-            for n in range(max(len(forced), 1), min(limit, len(ids)) + 1):
-                subset = ranked[:n]
-                key = (lp_curve, eps, tuple(sorted(subset)))
-                if key in seen:
-                    continue
-                seen.add(key)
-                result = _lp(inputs, lp_curve, eps, subset, rows)
-                if result.status != OPTIMAL:
-                    continue
-                weights = {k: w for k, w in result.weights.items() if w > WEIGHT_TOLERANCE}
-                signature = tuple(sorted((k, round(w, 4)) for k, w in weights.items()))
-                if signature in seen:
-                    continue  # another linearization found the same weights
-                seen.add(signature)
-                if 0 < len(weights) <= limit:
-                    out.append((f"incentive LP over {len(subset)} components ({lp_curve}, ε = {eps:g})", weights))
+            weights = {k: w for k, w in result.weights.items() if w > WEIGHT_TOLERANCE}
+            signature = tuple(sorted((k, round(w, 4)) for k, w in weights.items()))
+            if signature in seen:
+                continue  # another linearization found the same weights
+            seen.add(signature)
+            if 0 < len(weights) <= limit:
+                out.append((f"incentive LP over {len(subset)} components ({lp_curve}, ε = {eps:g})", weights))
     out.extend(commission_structures(inputs, limit))
     return out
 
