@@ -445,7 +445,8 @@ def run_review(job: JobRow, session_factory: sessionmaker, settings: Settings,
     plan_result, plan_lp = review_plan_lp(job, dataset, assumptions, options, session_factory, settings)
     recommendation = recommend(dataset, assumptions, options=options,
                                in_force_only=bool(job.params.get("in_force_only", False)), rules=rules,
-                               baseline=baseline, parent=parent, progress=progress, plan_result=plan_result)
+                               baseline=baseline, parent=parent, progress=progress, plan_result=plan_result,
+                               workers=settings.review_workers)
     if recommendation.status == RULES_UNMET:
         raise JobFailed(f"the rules cannot all be met: {recommendation.public_message}")
     if recommendation.status not in (OPTIMAL, FEASIBLE_TIME_LIMIT):

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
         "from this many order variables on; smaller plans are solved monolithically.")
     plan_workers: int = Field(1, ge=1, le=64, description="Processes (a Dask LocalCluster when > 1) that solve "
                               "a review's plan LP blocks; COMPTUNE_DASK_SCHEDULER names a cluster instead.")
+    review_workers: int = Field(1, ge=1, le=64, description="Processes (a Dask LocalCluster when > 1) that "
+                                "simulate a review's candidate plans, and threads for its incentive LPs; "
+                                "COMPTUNE_DASK_SCHEDULER names a cluster instead.")
     max_sweep_scenarios: int = Field(200, ge=1, description="Largest number of scenarios one sweep may ask for.")
     sweep_workers: int = Field(1, ge=1, le=64, description="Processes (a Dask LocalCluster when > 1) that solve a "
                                "sweep's scenarios; COMPTUNE_DASK_SCHEDULER names a cluster instead.")
