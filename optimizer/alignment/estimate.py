@@ -6,14 +6,17 @@ prints the same figures. The coefficients are calibrated on measured runs (docs/
 2-core machine); the estimate is meant to be within a factor of two, not exact.
 
 - Plan LP: ≈ 1.3 kB per order variable (rep × product × period) at its peak (measured 1.56 GB at
-  1.3 M variables), and a simplex time growing as variables^1.8 (162 s at 648 k, 574 s at 1.3 M).
+  1.3 M variables); time as the review solves it, by period blocks: 10.4 s at 600 k variables
+  (1,000 × 50 × 12), growing as variables^1.2.
 - Alignment arrays: the attainment per order of every candidate component, (R, K, P, T_open)
   doubles, held about three times at once (response data, batches, incentive pay per hour).
 - Incentive LP rows: rep × open period × planned products (≈ 4, a vertex of the plan LP has few)
-  × products, ≈ 250 bytes each with the dual matrix and HiGHS's copy.
-- Simulations and the rest of the engine: ≈ 14 candidate plans; MIP ones (accelerating curves, ≈ 4)
-  ≈ 10 ms per (rep, period) block, LP ones ≈ 1 ms — 50 ms a block, measured 16–47 ms a block in CPU
-  (sample 7.3 s for 450 blocks, 100 × 12 × 4 16.5 s for 900, 200 × 20 × 6 87 s for 1,800).
+  × products, ≈ 250 bytes each (with the rows' parts; the cutting planes' master is small). Measured
+  peak of a whole recommendation: 2.2 GB at 1,000 × 50 × 8 (estimate 2.2 GB).
+- Incentive LPs and simulations: ≈ 6.1 µs per (rep, period) block × products² (the incentive rows)
+  plus 4.2 ms per block (the simulations), fitted on measured serial runs (docs/performance.md,
+  "Where it stands"): 200 × 20 × 6 in 13 s, 1,000 × 50 × 8 in 186 s, the sample in 2.5 s (estimates
+  13 s, 186 s and 2.1 s). `workers` processes shorten it by workers^0.4 (measured 151 s with 2).
 """
 
 from __future__ import annotations
@@ -23,14 +26,15 @@ from dataclasses import dataclass
 from models.dataset import Dataset
 
 PLAN_BYTES_PER_VARIABLE = 1_300
-PLAN_SECONDS_AT = (648_000, 162.0)  # (order variables, seconds) of one measured cold solve
-PLAN_EXPONENT = 1.8
+PLAN_SECONDS_AT = (600_000, 10.4)  # (order variables, seconds) of one measured solve by period blocks
+PLAN_EXPONENT = 1.2
 ARRAY_COPIES = 3
 PLANNED_PER_BLOCK = 4
 BYTES_PER_INCENTIVE_ROW = 250
 BASE_BYTES = 400e6  # the interpreter, numpy, pandas, HiGHS
-MIP_SIMULATIONS, LP_SIMULATIONS = 4, 10
-MIP_SECONDS_PER_BLOCK, LP_SECONDS_PER_BLOCK = 0.01, 0.001
+SECONDS_PER_BLOCK_PRODUCT_SQUARED = 6.1e-6  # the incentive LPs' rows
+SECONDS_PER_BLOCK = 4.2e-3  # the simulations
+WORKER_EXPONENT = 0.4
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,7 @@ def estimate_recommendation(dataset: Dataset, *, workers: int = 1) -> Estimate:
     rows = blocks * min(PLANNED_PER_BLOCK, products) * products
     memory = BASE_BYTES + PLAN_BYTES_PER_VARIABLE * variables + arrays + BYTES_PER_INCENTIVE_ROW * rows
     plan_seconds = PLAN_SECONDS_AT[1] * (variables / PLAN_SECONDS_AT[0]) ** PLAN_EXPONENT
-    simulation = blocks * (MIP_SIMULATIONS * MIP_SECONDS_PER_BLOCK + LP_SIMULATIONS * LP_SECONDS_PER_BLOCK)
-    seconds = plan_seconds + simulation / max(workers, 1)
+    alignment = blocks * (SECONDS_PER_BLOCK_PRODUCT_SQUARED * products ** 2 + SECONDS_PER_BLOCK)
+    seconds = plan_seconds + alignment / max(workers, 1) ** WORKER_EXPONENT
     return Estimate(memory_bytes=memory, seconds=seconds, reps=reps, products=products,
                     open_periods=open_periods, components=components)
