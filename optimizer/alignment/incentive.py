@@ -28,7 +28,7 @@ The LP is linearized at o*: it cannot see a rep who jumps far from the plan (an 
 rewards concentrating on one component). The exact simulation of §4.5 is the judge, and
 `optimizer.alignment.recommend` keeps the weighting the simulation scores best.
 
-How it is solved at any size (rows built with numpy, sparse, through the dual LP):
+How it is solved at any size (rows built with numpy, sparse, by cutting planes per rep):
 `optimizer.alignment.incentive_lp`.
 """
 
