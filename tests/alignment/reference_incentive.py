@@ -1,35 +1,8 @@
 """Reference: the incentive LP as it was solved before (every row stated, scipy linprog). Tests compare
 the product (optimizer.alignment.incentive) with it on random instances; not used by the product.
 
-Original docstring follows.
-
-Inverse linear optimization (Ahuja & Orlin 2001). With targets cascaded from the plan LP, every
-component sits at attainment 1 at the planned orders o*, so near o* a rep's pay is linear in the
-orders with the curve's slope on each side of 1 (s⁻ when a metric falls, s⁺ when it rises). For
-rep r, open period t, a planned product p (o*_p > 0) and an alternative q (o*_q below its cap),
-moving one selling hour from p to q must not pay:
-
-    gain(q)/h_q − loss(p)/h_p ≤ −ε·tvp/H + viol[r,t,p,q],  viol ≥ 0
-    gain(q) = Σ_k ω̃_k·tvp·s⁺·c_kq/T_k − e_q,   loss(p) = Σ_k ω̃_k·tvp·s⁻·c_kp/T_k − e_p
-
-and, where the plan leaves selling hours unused, one more order of q must not pay either
-(gain(q)/h_q ≤ −ε·tvp/H + viol). ω̃_k = ω_k/W_r is the weight share among the rep's components with a
-target; multiplying a row by W_r = Σ_{k∈K_r} ω_k keeps it linear (and ε·W_r is the strict margin).
-The violations are weighted by the money at stake: the margin per hour the company loses by the
-swap times the hours the rep could move. Subject to
-
-    Σ_k ω_k = 1,   lower_k ≤ ω_k ≤ upper_k,   |ω_k − ω0_k| ≤ max_weight_change (a plan in force,
-    ω0 = 0 for a candidate not in force),
-
-every rep with planned orders keeps at least half the weight on components they have a target on
-(W_r ≥ 0.5, soft), and the LP minimizes Σ money·viol + change_weight·Σ|ω − ω0| (the L1 distance keeps the answer close to
-the plan in force among equally aligned weightings). The budget acts on the pay level, not on the
-weights (at the cascaded targets every rep is paid tvp·f(1) whatever ω), so it is applied by
-`optimizer.alignment.recommend` to the curve; see docs/alignment.md.
-
-The LP is linearized at o*: it cannot see a rep who jumps far from the plan (an accelerating curve
-rewards concentrating on one component). The exact simulation of §4.5 is the judge, and
-`optimizer.alignment.recommend` keeps the weighting the simulation scores best.
+The LP is the one stated in optimizer.alignment.incentive's docstring; the pay per hour it is built
+from (`pay_per_hour`) and the curve's slopes are the product's, since the rows and the LP are what is compared.
 """
 
 from __future__ import annotations
@@ -41,11 +14,9 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from models.dataset import Plan
-from optimizer.plan.cascade import component_coefficients
 from optimizer.parameters import Parameters
-from optimizer.alignment.payout import Curve, target_grid
-from optimizer.alignment.payout import has_target as counts_as_target
-from optimizer.alignment.incentive import IncentiveResult, curve_slopes  # shared: the LP is what is compared
+from optimizer.alignment.payout import Curve
+from optimizer.alignment.incentive import IncentiveResult, curve_slopes, pay_per_hour  # shared: the LP is what is compared
 from optimizer.solve import INFEASIBLE, OPTIMAL, linprog_status
 
 logger = logging.getLogger(__name__)
@@ -81,26 +52,14 @@ def incentive_weights(
     cap = params.order_cap()[:, :, open_t]
     effort = params.felt_effort()[:, :, open_t]
     margin = params.rep_view(params.margin)[:, :, open_t]
-    targets = target_grid(params, plan)
-    coefficients = component_coefficients(params, plan)
     R, P, T = o_star.shape
     s_minus, s_plus = curve_slopes(Curve.from_frame(plan.curve))
     tvp = params.target_variable_pay
 
-    # per_hour[r, k, p, t] = tvp·c_kp/(T_k·h_p): pay per selling hour at slope 1 and full weight.
-    per_hour = np.zeros((R, K, P, T))
-    has_target = np.zeros((R, K, T), bool)
-    for ki, k in enumerate(ids):
-        coef = coefficients[k][:, :, open_t]
-        target = targets[k][:, open_t]
-        has_target[:, ki] = counts_as_target(target)
-        safe = np.where(has_target[:, ki], target, 1.0)
-        per_hour[:, ki] = np.where(has_target[:, ki][:, None, :],
-                                   tvp[:, None, None] * coef / safe[:, None, :] / h, 0.0)
+    per_hour, has_target = pay_per_hour(params, plan)  # tvp·c_kp/(T_k·h_p) (R, K, P, T), and (R, K, T)
     effort_per_hour = effort / h
     margin_per_hour = margin / h
 
-    rows_idx: list[np.ndarray] = []
     rows_val: list[np.ndarray] = []
     rhs: list[float] = []
     money: list[float] = []

@@ -2,43 +2,22 @@
 and segment; all blocks in one HiGHS model). Tests compare the product (optimizer.alignment.response,
 built by optimizer.alignment.response_blocks) with it on random instances; not used by the product.
 
-Original docstring follows.
-
-Each rep r in each open period t answers a plan with the orders that maximize their own pay net of
-felt effort:
-
-    max_o  pay[r,t](o) − Σ_p e[r,p,t]·o[p] − 1e-6·Σ_p g[m(r),p,t]·o[p]
-    s.t.   Σ_p h[r,p,t]·o[p] ≤ H[r,t],   0 ≤ o[p] ≤ max_share[r,p]·D[m(r),p,t]
-
-with pay[r,t] = tvp[r]·Σ_{k∈K_r} (ω_k/W_r)·f(metric_k/T[r,k,t]) (§4.3), e = effort_aversion·(comfort−1)·h,
-and the last term breaking ties *against* the company (a rep left indifferent picks the worst mix
-for the company, so a plan that leaves reps indifferent cannot score well). The reps of a market
-who together exceed a product's potential are scaled down pro rata.
-
-Exactness. f is piecewise linear and flat after its last point. When it is concave, the problem is
-an LP (an epigraph variable per component, below every segment's line and the cap); otherwise it
-is a MIP with the incremental (filling-order) formulation of f: one binary per segment, which is
-exact for any piecewise-linear curve, increasing or not. HiGHS solves both, the MIP to a zero gap.
-
-Speed. Reps × periods are independent problems. The LP case solves all of them as one
-block-diagonal HiGHS model; the MIP case solves batches of (rep, period) blocks, each batch one
-small MIP on a reused HiGHS instance. Both are built straight from numpy arrays with highspy (no
-modelling layer), and `simulate_orders` is a pure function of arrays (it can go to a Dask worker).
+The model it builds is the one stated in optimizer.alignment.response's docstring; the problem data
+(`ResponseData`, `response_data`) and the market scaling are the product's, since the model building
+and solving is what is compared.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import highspy
 import numpy as np
 
 from models.dataset import Plan
-from optimizer.plan.cascade import component_coefficients
 from optimizer.parameters import Parameters
-from optimizer.alignment.payout import Curve, has_target, target_grid, weight_shares
-from optimizer.alignment.response import scale_to_markets  # the scaling is not what is compared
+from optimizer.alignment.payout import Curve
+from optimizer.alignment.response import ResponseData, response_data, scale_to_markets  # not what is compared
 from optimizer.solve import EXACT_MIP, OPTIMAL, highs_status, new_highs
 
 logger = logging.getLogger(__name__)
@@ -46,52 +25,6 @@ logger = logging.getLogger(__name__)
 TIE_BREAK = 1e-6  # §4.5: ties go against the company
 MIP_BATCH = 4  # (rep, period) blocks per MIP model
 INF = highspy.kHighsInf
-
-
-# --------------------------------------------------------------------------------------------
-# The problem data of every (rep, period), as arrays
-
-
-@dataclass
-class ResponseData:
-    """Everything the per-(rep, period) problems need, as dense arrays over reps R, products P,
-    components K and the open periods T (positions into `params.open_index`)."""
-
-    hours: np.ndarray  # H (R, T)
-    hours_per_order: np.ndarray  # h (R, P, T)
-    cap: np.ndarray  # reach cap (R, P, T)
-    effort: np.ndarray  # e (R, P, T)
-    margin: np.ndarray  # g (R, P, T)
-    pay_weight: np.ndarray  # tvp·ω_k/W_r per (R, K, T); 0 where the component has no target
-    attainment_per_order: np.ndarray  # c_kp / T_rkt (R, K, P, T); 0 where no target
-    curve: Curve
-
-
-def response_data(params: Parameters, plan: Plan) -> ResponseData:
-    """Build the arrays of §4.5 for a plan over the open periods."""
-    open_t = params.open_index
-    h = params.hours_per_order()[:, :, open_t]
-    cap = params.order_cap()[:, :, open_t]
-    effort = params.felt_effort()[:, :, open_t]
-    margin = params.rep_view(params.margin)[:, :, open_t]
-    targets = target_grid(params, plan)
-    weights = plan.weights
-    ids = plan.component_ids
-    R, P, T, K = len(params.reps), len(params.products), len(open_t), len(ids)
-    counted = np.stack([has_target(targets[k][:, open_t]) for k in ids])  # (K, R, T)
-    share = np.moveaxis(weight_shares(np.array([weights[k] for k in ids]), counted), 0, 1)  # (R, K, T)
-    has_target_rkt = np.moveaxis(counted, 0, 1)
-    pay_weight = params.target_variable_pay[:, None, None] * share
-    per_order = np.zeros((R, K, P, T))
-    coefficients = component_coefficients(params, plan)
-    for ki, k in enumerate(ids):
-        coef = coefficients[k][:, :, open_t]
-        target = targets[k][:, open_t]
-        safe = np.where(target > 0, target, 1.0)
-        per_order[:, ki] = np.where(has_target_rkt[:, ki][:, None, :], coef / safe[:, None, :], 0.0)
-    return ResponseData(hours=params.hours_available[:, open_t], hours_per_order=h, cap=cap, effort=effort,
-                        margin=margin, pay_weight=pay_weight, attainment_per_order=per_order,
-                        curve=Curve.from_frame(plan.curve))
 
 
 # --------------------------------------------------------------------------------------------
