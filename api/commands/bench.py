@@ -102,19 +102,24 @@ def bench(
                           f"(product {results[-1]['build_s'] + results[-1]['solve_s']:.2f} s, "
                           f"floor {results[-1]['floor_build_s'] + results[-1]['floor_solve_s']:.2f} s)")
     payload = {"instances": results, "agree": all(r["agree"] for r in results)}
-    text = json.dumps(payload, indent=2, default=float)
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text + "\n")
-    if as_json:
-        sys.stdout.write(text + "\n")
-    else:
+    if not _write(payload, out, as_json):
         TableConsole().print(_table(results))
         if out is not None:
             TableConsole().print(f"wrote {out}")
     if not payload["agree"]:
         console.print("[bold red]product and floor objectives differ by more than 1e-6 relative[/]")
         raise typer.Exit(1)
+
+
+def _write(payload: dict, out, as_json: bool) -> bool:
+    """Write the JSON payload to `out` (if given) and to stdout with --json; True when printed as JSON."""
+    text = json.dumps(payload, indent=2, default=float)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n")
+    if as_json:
+        sys.stdout.write(text + "\n")
+    return as_json
 
 
 def _bench_recommend(sizes, reps, products, periods, markets, seed, closed, dataset, workers, as_json, out) -> None:
@@ -138,13 +143,7 @@ def _bench_recommend(sizes, reps, products, periods, markets, seed, closed, data
 
             results.append(run_recommend_benchmark(**spec, workers=workers, progress=report))
             progress.remove_task(task)
-    payload = {"recommend": results}
-    text = json.dumps(payload, indent=2, default=float)
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text + "\n")
-    if as_json:
-        sys.stdout.write(text + "\n")
+    if _write({"recommend": results}, out, as_json):
         return
     table = Table(title="recommend vs HiGHS alone on the same plan LP (seconds)")
     for column in ("instance", "plan variables", "floor", "recommend", "ratio", "CPU ratio", "RSS MB", "alignment"):

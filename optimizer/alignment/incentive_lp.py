@@ -337,6 +337,7 @@ class _Cuts:
         self.cover_group = group[rows.cover]
         self.cover_level, self.cover_weight = cover_level, cover_weight
         self.k = mask.shape[1]
+        self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (ω, row values, shortfalls) of `values`
 
     def _at(self, omega: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         value = self.d @ omega + self.rows.c * (self.mask @ omega)[self.rows.block]
@@ -354,7 +355,7 @@ class _Cuts:
         m = len(groups)
         if m == 0:
             return
-        value, short = self._last[1:] if getattr(self, "_last", (None,))[0] is omega else self._at(omega)
+        value, short = self._last[1:] if self._last is not None and self._last[0] is omega else self._at(omega)
         rows, G = self.rows, self.G
         row_of = np.full(G, -1)
         row_of[groups] = np.arange(m)

@@ -262,8 +262,7 @@ def recommend(
     in_force_sim = evaluate([dataset.plan])[0] if dataset.plan is not None else None
     tracker.enter("incentive_lp", 0.25)
     inputs = search_inputs(dataset, params, plan_result, orders, rules, baseline, in_force_only, in_force_sim,
-                           evaluate)
-    inputs.threads = max(1, workers)
+                           evaluate, threads=max(1, workers))
     found = search(inputs)
     tracker.enter("selection", 0.95)
     simulations = baseline_simulations(dataset, params, orders, inputs.pay_scale, in_force_sim, evaluate)
@@ -356,7 +355,7 @@ def _budget_rate(dataset: Dataset, rules: Rules) -> float:
 
 def search_inputs(dataset: Dataset, params: Parameters, plan_result: PlanResult, orders: pd.DataFrame,
                   rules: Rules, baseline: Plan | None, in_force_only: bool, in_force_sim: Simulation | None,
-                  evaluate) -> SearchInputs:
+                  evaluate, threads: int = 1) -> SearchInputs:
     """The targeted component pool, the limits and the per-rep pay floor of one recommendation."""
     rate = _budget_rate(dataset, rules)
     max_change = rules.max_weight_change if rules.max_weight_change is not None else dataset.company.max_weight_change
@@ -369,7 +368,7 @@ def search_inputs(dataset: Dataset, params: Parameters, plan_result: PlanResult,
         dataset=dataset, params=params, targeted=targeted, planned=orders_array(params, orders), rules=rules,
         baseline_weights=baseline.weights if baseline is not None else None, max_weight_change=max_change,
         pay_scale=budget_scale(params, plan_result, rate), floor=pay_floor(in_force_pay, rules.max_pay_cut),
-        budget=budget_of(rate, plan_result), evaluate=evaluate, extra=extra)
+        budget=budget_of(rate, plan_result), evaluate=evaluate, extra=extra, threads=threads)
 
 
 def baseline_simulations(dataset: Dataset, params: Parameters, orders: pd.DataFrame, pay_scale: float,
