@@ -519,7 +519,7 @@ def review_outputs(recommendation: Recommendation, *, currency: str) -> tuple[di
     by_plan = {row["plan"]: row for row in comparison}
     recommended, in_force = by_plan.get("recommended", {}), by_plan.get("in_force", {})
     effect: dict[str, float | None] = {}
-    for key in ("margin", "revenue", "alignment_efficiency"):
+    for key in ("margin", "revenue", "alignment_efficiency", "net_margin"):
         a, b = recommended.get(key), in_force.get(key)
         effect[key] = (a - b) if isinstance(a, (int, float)) and isinstance(b, (int, float)) else None
     slacks = jsonable(plan_result.slacks)
@@ -544,6 +544,10 @@ def review_outputs(recommendation: Recommendation, *, currency: str) -> tuple[di
         "unmet": jsonable(recommendation.unmet),
         "binding": list(recommendation.binding),
         "frontier": jsonable(recommendation.frontier),
+        "objective": jsonable(recommendation.objective),
+        "coverage": jsonable(recommendation.coverage),
+        "rule_prices": jsonable(recommendation.rule_prices),
+        "search": jsonable(recommendation.search),
         "pay_impact": jsonable(recommendation.pay_impact),
         "changes": jsonable(recommendation.changes),
         "attribution": jsonable(recommendation.attribution),

@@ -117,6 +117,12 @@ class ReviewCreate(BaseModel):
     max_components: int | None = Field(None, description="At most this many components (≥ 1; company.yaml's, default 4).")
     max_pay_cut: float | None = Field(None, allow_inf_nan=False, description="No rep's expected pay more than this "
                                       "share below the plan in force, in [0, 1) (company.yaml's, default 0.05).")
+    min_quota_coverage: float | None = Field(None, allow_inf_nan=False, description="Per component, the reps' "
+                                             "targets add up to at least this share of the planned metric, in "
+                                             "[0, 1] (company.yaml's, default 0.9).")
+    objective: Literal["net_margin", "margin"] | None = Field(None, description="What the search maximizes: "
+                                                              "net_margin (margin − variable pay, the default) "
+                                                              "or margin (company.yaml's).")
     comp_budget_rate: float | None = Field(None, allow_inf_nan=False,
                                            description="Expected pay ÷ planned revenue at most (company.yaml's).")
     max_weight_change: float | None = Field(None, allow_inf_nan=False, description="Largest move of a weight from the "
@@ -129,8 +135,8 @@ class ReviewCreate(BaseModel):
 
     def rule_overrides(self) -> dict:
         """The rule keys the request sets (validated against the company's rules by the router)."""
-        keys = ("max_components", "max_pay_cut", "comp_budget_rate", "max_weight_change", "curve_threshold",
-                "curve_slope_above_target", "curve_cap")
+        keys = ("max_components", "max_pay_cut", "min_quota_coverage", "objective", "comp_budget_rate",
+                "max_weight_change", "curve_threshold", "curve_slope_above_target", "curve_cap")
         return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
 
 
@@ -140,6 +146,8 @@ class ComparisonRow(BaseModel):
     margin: float | None = Field(None, description="Company margin of the simulated orders (open periods).")
     revenue: float | None = Field(None, description="Revenue of the simulated orders (open periods).")
     pay_cost: float | None = Field(None, description="Variable pay (approver and admin only).")
+    net_margin: float | None = Field(None, description="Margin − variable pay: the search's objective (approver "
+                                     "and admin only: it reveals the pay).")
     pay_cost_share: float | None = Field(None, description="Variable pay ÷ revenue (approver and admin only).")
 
 
@@ -147,7 +155,8 @@ class ReviewSummary(BaseModel):
     solver_status: str = Field(..., description="optimal, feasible_time_limit (never called optimal), ...")
     currency: str = Field(..., description="Currency of the money figures.")
     effect: dict[str, float | None] = Field(
-        ..., description="Recommended minus keeping the plan in force: margin, revenue, alignment_efficiency.")
+        ..., description="Recommended minus keeping the plan in force: margin, revenue, alignment_efficiency, net_margin "
+                          "(net_margin only for approver and admin).")
     comparison: list[ComparisonRow] = Field(..., description="The recommendation against the plan in force and the baselines.")
     adjustments: int = Field(..., description="Rows in the plan adjustments table.")
     soft_slacks: list[dict] = Field(default_factory=list, description="Soft constraints that needed slack (the "
@@ -171,8 +180,15 @@ class RecommendationPublic(BaseModel):
     rules: dict = Field(default_factory=dict, description="The rules applied (company.yaml with the review's overrides).")
     unmet: list[dict] = Field(default_factory=list, description="Rules the recommendation does not keep, with the amount.")
     binding: list[str] = Field(default_factory=list, description="Rules that shape the recommendation.")
-    frontier: list[dict] = Field(default_factory=list, description="Best rule-keeping plan per number of components "
-                                 "(pay_cost null unless pay is visible).")
+    objective: dict = Field(default_factory=dict, description="What the search maximized (`name`: net_margin or "
+                            "margin) and the recommended plan's `value` (null unless pay is visible, for net margin).")
+    frontier: list[dict] = Field(default_factory=list, description="The best plan with at most n components, never "
+                                 "falling as n grows (pay_cost and net_margin null unless pay is visible).")
+    coverage: list[dict] = Field(default_factory=list, description="Per component of the recommended plan: the "
+                                 "reps' targets over the open periods against the planned metric of the plan LP.")
+    rule_prices: list[dict] = Field(default_factory=list, description="Per rule: what it costs in the objective "
+                                    "(the search with the rule lifted, from the recommendation). Amounts only when "
+                                    "pay is visible or the objective is margin.")
     pay_impact: dict | None = Field(None, description="Per rep in-force and recommended pay, losers, winners, max_cut, "
                                     "median_change (approver and admin only; null otherwise).")
     changes: list[dict] = Field(default_factory=list, description="Every change with its reason.")

@@ -14,7 +14,7 @@ import re
 
 import pandas as pd
 
-PAY_FIELDS = ("pay_cost", "pay_cost_share")
+PAY_FIELDS = ("pay_cost", "pay_cost_share", "net_margin")  # net margin is margin − pay: it reveals the pay
 PAY_FAMILIES = ("budget",)
 PAY_WORDS = re.compile(r"\b(?:pay|paid|payroll|budget|salar(?:y|ies)|earn(?:s|ings)?)\b", re.IGNORECASE)
 WITHHELD = "withheld: it states pay figures (approver and admin only)"
@@ -47,7 +47,8 @@ def summary_for(summary: dict, *, sees_pay: bool) -> dict:
     if sees_pay:
         return summary
     comparison = [{**row, **{key: None for key in PAY_FIELDS}} for row in summary.get("comparison", [])]
-    return {**summary, "comparison": comparison, "soft_slacks": without_pay_rows(summary.get("soft_slacks", [])),
+    effect = {k: (None if k in PAY_FIELDS else v) for k, v in (summary.get("effect") or {}).items()}
+    return {**summary, "comparison": comparison, "effect": effect, "soft_slacks": without_pay_rows(summary.get("soft_slacks", [])),
             "selected": pay_free_text(summary.get("selected", "")),
             "message": pay_free_text(summary.get("message", ""))}
 
@@ -68,3 +69,29 @@ def explanation_for(explanation: dict, *, sees_pay: bool) -> dict:
             "soft_slacks": without_pay_rows(explanation.get("soft_slacks", [])),
             "messages": without_pay_sentences(explanation.get("messages", [])),
             "incentive_binding": [b for b in explanation.get("incentive_binding", []) if b not in PAY_FAMILIES]}
+
+
+def frontier_for(frontier: list[dict], *, sees_pay: bool) -> list[dict]:
+    """The frontier rows with pay and net margin withheld for roles that may not see pay."""
+    rows = [dict(row) for row in frontier]
+    if not sees_pay:
+        for row in rows:
+            for key in PAY_FIELDS:
+                if key in row:
+                    row[key] = None
+    return rows
+
+
+def prices_for(prices: list[dict], *, sees_pay: bool, objective: str | None) -> list[dict]:
+    """The price of each rule; under the net-margin objective a price is a pay figure (the objective
+    moves with pay), so other roles get the rule, whether it binds and the public sentence only."""
+    if sees_pay or objective == "margin":
+        return [dict(p) for p in prices]
+    return [{"rule": p.get("rule"), "value": p.get("value"), "lifted": p.get("lifted"),
+             "binds": (p.get("price") or 0) > 0, "message": p.get("public_message") or WITHHELD} for p in prices]
+
+
+def objective_for(objective: dict, *, sees_pay: bool) -> dict:
+    if sees_pay or objective.get("name") == "margin":
+        return dict(objective)
+    return {**objective, "value": None}

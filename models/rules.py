@@ -7,6 +7,11 @@ The same names work in `company.yaml` (all optional), in a review's API body and
 - `max_pay_cut` (in [0, 1), default 0.05): no rep's expected variable pay under the recommendation
   falls more than this share below what the same rep earns under the plan in force (both the rep's
   own best response under the review's assumptions, over the open periods);
+- `min_quota_coverage` (in [0, 1], default 0.9): per component, the reps' targets over the open
+  periods add up to at least this share of the component's planned metric (the plan LP's orders);
+- `objective` (`net_margin`, the default, or `margin`): what the search maximizes — simulated margin
+  minus simulated variable pay (the principal's profit), or simulated margin alone (the behaviour
+  before net margin; pay then only counts through the rules);
 - `comp_budget_rate` and `max_weight_change` (already company keys; overridable per review);
 - the payout-curve family, one `[low, high]` pair per parameter:
   `curve_threshold` (attainment below which nothing pays, default [0, 0.5]),
@@ -29,9 +34,12 @@ from models.errors import ProblemCollector
 
 DEFAULT_MAX_COMPONENTS = 4
 DEFAULT_MAX_PAY_CUT = 0.05
+DEFAULT_MIN_QUOTA_COVERAGE = 0.9
+NET_MARGIN, MARGIN = "net_margin", "margin"
+OBJECTIVES = (NET_MARGIN, MARGIN)
 CURVE_KEYS = ("curve_threshold", "curve_slope_above_target", "curve_cap")
 DEFAULT_CURVE_BOUNDS = {"curve_threshold": (0.0, 0.5), "curve_slope_above_target": (0.0, 2.0), "curve_cap": (1.0, 3.0)}
-RULE_KEYS = ("max_components", "max_pay_cut", *CURVE_KEYS)  # the keys this module adds to company.yaml
+RULE_KEYS = ("max_components", "max_pay_cut", "min_quota_coverage", "objective", *CURVE_KEYS)  # the keys this module adds to company.yaml
 
 
 @dataclass(frozen=True)
@@ -61,9 +69,12 @@ class Rules:
     curve_family: CurveFamily = CurveFamily()
     comp_budget_rate: float | None = None
     max_weight_change: float | None = None
+    min_quota_coverage: float = DEFAULT_MIN_QUOTA_COVERAGE
+    objective: str = NET_MARGIN
 
     def to_dict(self) -> dict:
         return {"max_components": self.max_components, "max_pay_cut": self.max_pay_cut,
+                "min_quota_coverage": self.min_quota_coverage, "objective": self.objective,
                 "comp_budget_rate": self.comp_budget_rate, "max_weight_change": self.max_weight_change,
                 **self.curve_family.to_dict()}
 
@@ -113,8 +124,14 @@ def parse_rules(raw: dict, file: str, problems: ProblemCollector) -> Rules | Non
             problems.add(file, f"must be an integer ≥ 1 (got {count!r})", column="max_components")
         else:
             values["max_components"] = int(count)
-    for key, low, high_open in (("max_pay_cut", 0.0, 1.0), ("comp_budget_rate", 0.0, None),
-                                ("max_weight_change", 0.0, None)):
+    objective = raw.get("objective")
+    if objective is not None:
+        if objective not in OBJECTIVES:
+            problems.add(file, f"must be one of {', '.join(OBJECTIVES)} (got {objective!r})", column="objective")
+        else:
+            values["objective"] = objective
+    for key, low, high_open in (("max_pay_cut", 0.0, 1.0), ("min_quota_coverage", 0.0, None),
+                                ("comp_budget_rate", 0.0, None), ("max_weight_change", 0.0, None)):
         if raw.get(key) is None:
             continue
         value = _number(raw[key])
@@ -122,6 +139,8 @@ def parse_rules(raw: dict, file: str, problems: ProblemCollector) -> Rules | Non
             problems.add(file, f"not a finite number: {raw[key]!r}", column=key)
         elif key == "max_pay_cut" and not (low <= value < high_open):
             problems.add(file, f"must be in [0, 1) (got {value:g})", column=key)
+        elif key == "min_quota_coverage" and not (0.0 <= value <= 1.0):
+            problems.add(file, f"must be in [0, 1] (got {value:g})", column=key)
         elif key == "comp_budget_rate" and value <= 0:
             problems.add(file, f"must be > 0 (got {value:g})", column=key)
         elif value < low:
@@ -164,3 +183,29 @@ def rules_or_raise(raw: dict, file: str) -> Rules:
     return rules
 
 
+
+
+def stricter_rules(rules: Rules, other: Rules) -> Rules:
+    """Each rule of `rules` made at least as strict as in `other` (fewer components, a smaller pay cut
+    or weight change, a higher coverage, the curve family's intersection when it is not empty), with
+    `rules`'s objective and budget. A search under `rules` starts from the answer under these, so
+    that loosening a rule from `other` never lowers the answer (docs/alignment.md)."""
+    def low(a, b):
+        return b if a is None else a if b is None else min(a, b)
+
+    fam, base = rules.curve_family, other.curve_family
+    bounds = {}
+    for key, mine, theirs in (("threshold", fam.threshold, base.threshold),
+                              ("slope_above_target", fam.slope_above_target, base.slope_above_target),
+                              ("cap", fam.cap, base.cap)):
+        lo, hi = max(mine[0], theirs[0]), min(mine[1], theirs[1])
+        if lo > hi:
+            bounds = None
+            break
+        bounds[key] = (lo, hi)
+    family = CurveFamily(**bounds) if bounds is not None else fam
+    return Rules(max_components=min(rules.max_components, other.max_components),
+                 max_pay_cut=min(rules.max_pay_cut, other.max_pay_cut), curve_family=family,
+                 comp_budget_rate=rules.comp_budget_rate, max_weight_change=low(rules.max_weight_change,
+                                                                                 other.max_weight_change),
+                 min_quota_coverage=max(rules.min_quota_coverage, other.min_quota_coverage), objective=rules.objective)

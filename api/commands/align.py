@@ -1,10 +1,12 @@
 """`comptune recommend` and `comptune simulate`: the alignment engine on the command line (§4.4–§4.6).
 
-`recommend` finds the plan with the best simulated margin under the rules of DESIGN.md §4.9 (at most
-`max_components` components, no rep's pay cut by more than `max_pay_cut`, weights within
-`max_weight_change` of the baseline, the payout curve in its family, the budget), compares it with
-the three baselines, prints the frontier, the pay impact, every change and the attribution of each
-market's change, and can write the recommended plan in the `plan/` format. The rules come from
+`recommend` finds the plan with the best net margin (simulated margin − variable pay; `--objective
+margin` for margin alone) under the rules of DESIGN.md §4.9 (at most `max_components` components, no
+rep's pay cut by more than `max_pay_cut`, quotas covering `min_quota_coverage` of the plan, weights
+within `max_weight_change` of the baseline, the payout curve in its family, the budget), compares it with
+the three baselines, prints the frontier, the quota coverage, the price of each rule, the pay impact,
+every change and the attribution of each market's change, and can write the recommended plan in the
+`plan/` format. The rules come from
 `company.yaml`; the flags of the same names override them. Exit 1 when no plan keeps the component
 count and the pay-cut rule (the reason names the rule and the amount). `simulate` scores any plan folder
 against a dataset, so that a comp designer can test a hand-made plan. Exit codes as in `api.commands.common`.
@@ -16,7 +18,6 @@ import json
 import sys
 import time
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Annotated, Optional
 
 import pandas as pd
@@ -92,6 +93,11 @@ def recommend(
         "--max-components", help="At most this many components (company.yaml max_components, default 4).")] = None,
     max_pay_cut: Annotated[Optional[float], typer.Option(
         "--max-pay-cut", help="No rep's expected pay more than this share below the plan in force (default 0.05).")] = None,
+    min_quota_coverage: Annotated[Optional[float], typer.Option(
+        "--min-quota-coverage", help="Per component, the reps' targets add up to at least this share of the "
+        "planned metric (default 0.9).")] = None,
+    objective: Annotated[Optional[str], typer.Option(
+        "--objective", help="net_margin (margin − variable pay, the default) or margin.")] = None,
     comp_budget_rate: Annotated[Optional[float], typer.Option(
         "--comp-budget-rate", help="Expected variable pay ÷ planned revenue at most (company.yaml).")] = None,
     max_weight_change: Annotated[Optional[float], typer.Option(
@@ -106,9 +112,10 @@ def recommend(
         "--workers", min=1, help="Processes for the simulations (> 1: a Dask LocalCluster; "
         "COMPTUNE_DASK_SCHEDULER names a cluster instead).")] = 1,
 ) -> None:
-    """Recommend the plan with the best simulated margin under the rules (§4.9) and compare it with the baselines."""
+    """Recommend the plan with the best net margin under the rules (§4.9) and compare it with the baselines."""
     dataset, assumption_set = load_inputs(dataset_dir, assumptions)
     rules = _rule_overrides(dataset, max_components=max_components, max_pay_cut=max_pay_cut,
+                            min_quota_coverage=min_quota_coverage, objective=objective,
                             comp_budget_rate=comp_budget_rate, max_weight_change=max_weight_change,
                             curve_threshold=curve_threshold, curve_slope_above_target=curve_slope_above_target,
                             curve_cap=curve_cap)
@@ -130,13 +137,16 @@ def recommend(
     if not as_json:
         cur = dataset.company.currency
         table = Table(title=f"Alignment over the open periods ({cur})")
-        for col in ("plan", "alignment efficiency", "simulated margin", "simulated revenue", "pay cost", "pay ÷ revenue"):
+        for col in ("plan", "alignment efficiency", "simulated margin", "pay cost", "net margin", "simulated revenue",
+                    "pay ÷ revenue"):
             table.add_column(col, justify="left" if col == "plan" else "right")
         for row in rec.comparison.itertuples():
             table.add_row(PLAN_LABELS.get(row.plan, row.plan), _pct(row.alignment_efficiency), f"{row.margin:,.0f}",
-                          f"{row.revenue:,.0f}", f"{row.pay_cost:,.0f}", _pct(row.pay_cost_share))
+                          f"{row.pay_cost:,.0f}", f"{row.net_margin:,.0f}", f"{row.revenue:,.0f}",
+                          _pct(row.pay_cost_share))
         console.print(table)
-        console.print(f"plan LP margin {rec.plan_result.margin:,.0f} {cur}; chosen: {rec.selected}")
+        goal = "net margin" if rec.objective.get("name") == "net_margin" else "margin"
+        console.print(f"plan LP margin {rec.plan_result.margin:,.0f} {cur}; objective: {goal}; chosen: {rec.selected}")
         console.print(f"binding: {', '.join(rec.binding) or 'none'}"
                       + (f"; pay scaled × {rec.pay_scale:.3f} to the budget" if rec.pay_scale < 1 else ""))
         if rec.message:
@@ -169,29 +179,40 @@ def recommend(
             pay_impact_frame(rec.pay_impact).to_csv(stage / "pay_impact.csv", index=False)
             pd.DataFrame(rec.frontier).to_csv(stage / "frontier.csv", index=False)
             pd.DataFrame(rec.changes).to_csv(stage / "changes.csv", index=False)
+            pd.DataFrame(rec.coverage).to_csv(stage / "coverage.csv", index=False)
+            pd.DataFrame([{k: v for k, v in p.items() if k != "lifted_plan"} for p in rec.rule_prices]).to_csv(
+                stage / "rule_prices.csv", index=False)
     if out is not None and not as_json:
         console.print(f"wrote {out}/plan/ (components, curve, targets), adjustments.csv, weight_changes.csv, "
-                      "comparison.csv, pay_impact.csv, frontier.csv, changes.csv")
+                      "comparison.csv, pay_impact.csv, frontier.csv, coverage.csv, rule_prices.csv, changes.csv")
 
 
 def print_rule_outputs(rec, cur: str) -> None:
     """The frontier, the pay impact, the changes (without per-rep rows) and the attribution sentences."""
-    frontier = Table(title="Frontier: the best rule-keeping plan per number of components")
-    for col in ("components", "alignment", "simulated margin", "pay cost", "within budget"):
+    frontier = Table(title="Frontier: the best plan with at most n components")
+    for col in ("at most", "components", "alignment", "simulated margin", "pay cost", "net margin", "within budget"):
         frontier.add_column(col, justify="right")
     for row in rec.frontier:
         if row["margin"] is None:
-            frontier.add_row(str(row["components"]), "—", "—", "—", "—")
+            frontier.add_row(str(row["components"]), "—", "—", "—", "—", "—", "—")
             continue
-        frontier.add_row(str(row["components"]), _pct(row["alignment"]), f"{row['margin']:,.0f}",
-                         f"{row['pay_cost']:,.0f}", "yes" if row["within_budget"] else "no")
+        frontier.add_row(str(row["components"]), str(row.get("plan_components") or "—"), _pct(row["alignment"]),
+                         f"{row['margin']:,.0f}", f"{row['pay_cost']:,.0f}", f"{row['net_margin']:,.0f}",
+                         "yes" if row["within_budget"] else "no")
     console.print(frontier)
+    if rec.coverage:
+        console.print("quotas against the plan (open periods): " + "; ".join(
+            f"{c['component_id']} {c['targets']:,.0f} of {c['planned']:,.0f} ({_pct(c['coverage'])})"
+            for c in rec.coverage) + f" — min_quota_coverage {rec.coverage[0]['min_quota_coverage']:.0%}",
+            markup=False, highlight=False)
+    for price in rec.rule_prices:
+        console.print(f"price: {price['message']}", markup=False, highlight=False)
     impact = rec.pay_impact
     if impact:
         console.print(f"pay impact ({cur}, open periods): {impact['in_force_total']:,.0f} in force → "
                       f"{impact['recommended_total']:,.0f} recommended; losers {impact['losers']}, winners "
-                      f"{impact['winners']}, largest cut {_pct(impact['max_cut'])}, median change "
-                      f"{_pct(impact['median_change'])}")
+                      f"{impact['winners']}, largest cut {_pct(impact['max_cut'])}, largest raise "
+                      f"{_pct(impact.get('max_raise'))}, median change {_pct(impact['median_change'])}")
     changes = Table(title="Changes to the plan in force (per-rep target changes: --json or --out changes.csv)")
     for col in ("change", "component / attainment", "before", "after", "reason"):
         changes.add_column(col)
@@ -238,6 +259,7 @@ def simulate(
         table.add_row("simulated margin", f"{sim.margin:,.0f} {cur} (plan LP {result.margin:,.0f})")
         table.add_row("simulated revenue", f"{sim.revenue:,.0f} {cur}")
         table.add_row("pay cost", f"{sim.pay_cost:,.0f} {cur} ({_pct(sim.pay_cost / sim.revenue if sim.revenue else None)} of revenue)")
+        table.add_row("net margin", f"{sim.net_margin:,.0f} {cur} (margin − pay)")
         table.add_row("model", f"{sim.exact_model}, {sim.models_solved} HiGHS solves, {sim.seconds:.2f} s")
         console.print(table)
         by_product = sim.orders.groupby("product_id")["orders"].sum()

@@ -22,7 +22,9 @@ from api.schemas import (
     ReviewPublic, ReviewsPublic, ReviewSummary,
 )
 from api.serialize import frame_from_json, frame_records
-from api.visibility import adjustments_for, explanation_for, pay_free_text, summary_for
+from api.visibility import (
+    adjustments_for, explanation_for, frontier_for, objective_for, pay_free_text, prices_for, summary_for,
+)
 from models.errors import InputError, Problem, ProblemCollector, unknown_id
 from models.rules import parse_rules
 
@@ -207,19 +209,22 @@ def read_recommendation(principal: Viewer, session: SessionDep, review_id: Revie
     """The rules applied, the frontier, the pay impact (approver and admin only), every change with its
     reason and the attribution of each market's change (§4.9)."""
     result = finished_result(session, review_id)
-    frontier = [dict(row) for row in result.get("frontier", [])]
+    sees_pay = principal.sees_pay
+    frontier = frontier_for(result.get("frontier", []), sees_pay=sees_pay)
     unmet = [dict(row) for row in result.get("unmet", [])]
-    if not principal.sees_pay:
-        for row in frontier:
-            row["pay_cost"] = None
-        for row in unmet:  # the budget's amount is money paid; the message without it
+    if not sees_pay:
+        for row in unmet:  # the budget's amount and a shortfall are money paid; the message without them
             row["message"] = row.get("public_message") or row.get("message")
+            row.pop("shortfall", None)
             if row.get("rule") == "budget":
                 row["amount"] = None
+    objective = result.get("objective", {})
     return RecommendationPublic(
         review_id=review_id, pay_visible=principal.sees_pay, alignment=result.get("alignment"),
         rules=result.get("rules", {}), unmet=unmet, binding=result.get("binding", []),
-        frontier=frontier, pay_impact=result.get("pay_impact") if principal.sees_pay else None,
+        frontier=frontier, pay_impact=result.get("pay_impact") if sees_pay else None,
+        objective=objective_for(objective, sees_pay=sees_pay), coverage=result.get("coverage", []),
+        rule_prices=prices_for(result.get("rule_prices", []), sees_pay=sees_pay, objective=objective.get("name")),
         changes=result.get("changes", []), attribution=result.get("attribution", {}))
 
 

@@ -25,13 +25,13 @@ def component_changes(in_force: Plan | None, baseline: dict[str, float] | None, 
         before = old.get(row.component_id)
         if before is None:
             out.append({"kind": "component added", "component_id": row.component_id, "before": 0.0, "after": after,
-                        "reason": f"pays on {row.metric} of {row.products}: the incentive LP puts weight {after:.2f} "
-                                  "on it so that the planned mix is each rep's own best choice, and the exact "
-                                  "simulation scores this structure best"})
+                        "reason": f"pays on {row.metric} of {row.products}: weight {after:.2f}, so that the planned "
+                                  "mix is each rep's own best choice (the incentive LP's structure, judged and "
+                                  "improved by the exact simulation)"})
         elif abs(after - before) > 1e-9:
             out.append({"kind": "component reweighted", "component_id": row.component_id, "before": float(before),
                         "after": after,
-                        "reason": f"incentive LP weight {before:.2f} → {after:.2f}, within max_weight_change "
+                        "reason": f"weight {before:.2f} → {after:.2f}, within max_weight_change "
                                   f"{max_weight_change:g} of the plan-year baseline "
                                   f"({base.get(row.component_id, 0.0):.2f})"})
     if in_force is not None:
@@ -47,34 +47,32 @@ def component_changes(in_force: Plan | None, baseline: dict[str, float] | None, 
 def curve_changes(in_force: Plan | None, recommended: Plan, curve_name: str) -> list[dict]:
     before = in_force.curve if in_force is not None else None
     return [{"kind": "curve point changed", "attainment": c["attainment"], "before": c["before"], "after": c["after"],
-             "reason": f"curve: {curve_name} (best simulated margin under the rules)"}
+             "reason": f"curve: {curve_name} (the search's best under the rules)"}
             for c in curve_point_changes(before, recommended.curve)]
 
 
 def target_changes(adjustments: pd.DataFrame, scale: pd.DataFrame | None, source: str) -> list[dict]:
-    """Per rep and component: the open periods' targets in force and recommended, summed."""
+    """Per rep and component: the open periods' targets in force and recommended, summed, with the
+    cause and reason of the adjustments table (the most frequent one over the periods)."""
     if adjustments is None or len(adjustments) == 0:
         return []
-    totals = adjustments.groupby(["rep_id", "component_id"], sort=False).agg(
+    frame = adjustments if "cause" in adjustments.columns else adjustments.assign(cause="replanning")
+    changed = frame[frame["cause"] != "unchanged"]
+    totals = frame.groupby(["rep_id", "component_id"], sort=False).agg(
         before=("in_force", lambda s: float(s.sum()) if s.notna().any() else np.nan),
         after=("recommended", lambda s: float(s.sum()) if s.notna().any() else np.nan)).reset_index()
-    scale_of = dict(zip(scale["rep_id"], scale["scale"])) if scale is not None and len(scale) else {}
+    why = (changed.groupby(["rep_id", "component_id"], sort=False)[["cause", "reason"]]
+           .agg(lambda s: s.value_counts().index[0]))
     out = []
     for row in totals.itertuples():
         before = None if pd.isna(row.before) else float(row.before)
         after = None if pd.isna(row.after) else float(row.after)
         if before is not None and after is not None and abs(after - before) <= 1e-9 * max(1.0, abs(before)):
             continue
-        if after is None:
-            reason = "component removed"
-        elif before is None:
-            reason = f"new component: target from the plan LP's orders under {source}"
+        if (row.rep_id, row.component_id) in why.index:
+            cause, reason = why.loc[(row.rep_id, row.component_id)]
         else:
-            reason = f"re-planned from the plan LP under {source}"
-        factor = scale_of.get(row.rep_id, 1.0)
-        if after is not None and factor < 1.0 - 1e-9:
-            reason += (f"; lowered × {factor:.2f} so that the rep's expected pay stays within max_pay_cut of "
-                       "the plan in force (pay figures: pay_impact)")
+            cause, reason = "replanning", f"re-planned from the plan LP under {source}"
         out.append({"kind": "targets changed", "rep_id": row.rep_id, "component_id": row.component_id,
-                    "before": before, "after": after, "reason": reason})
+                    "before": before, "after": after, "cause": cause, "reason": reason})
     return out

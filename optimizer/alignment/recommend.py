@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 import numpy as np
@@ -29,7 +29,7 @@ import pandas as pd
 
 from models.assumptions import AssumptionSet
 from models.dataset import Dataset, Plan, resolve_products
-from models.rules import Rules
+from models.rules import MARGIN, Rules, stricter_rules
 from optimizer.alignment.attribution import attribution
 from optimizer.plan.cascade import component_targets, orders_array
 from optimizer.alignment.changes import component_changes, curve_changes, target_changes
@@ -77,7 +77,12 @@ class Recommendation:
     attribution: dict = field(default_factory=dict)  # per market: assumption set's part vs re-planning's part
     rules: dict = field(default_factory=dict)  # the rules applied (after overrides)
     unmet: list[dict] = field(default_factory=list)  # rules not kept: {rule, amount, message}
-    target_scale: pd.DataFrame = field(default_factory=pd.DataFrame)  # rep_id, scale (pay-cut repair)
+    target_scale: pd.DataFrame = field(default_factory=pd.DataFrame)  # rep_id, scale (per-rep target factor)
+    objective: dict = field(default_factory=dict)  # {"name": net_margin | margin, "value": the recommended plan's}
+    coverage: list[dict] = field(default_factory=list)  # per component: targets against the planned metric
+    rule_prices: list[dict] = field(default_factory=list)  # per rule: what it costs in the objective
+    price_plans: dict[str, Plan] = field(default_factory=dict)  # per rule: the plan found with it lifted
+    search: dict = field(default_factory=dict)  # how the search went: simulations, local search per count
 
     def to_dict(self) -> dict:
         """JSON-ready summary (per-rep rows for the adjustments and the pay impact)."""
@@ -93,7 +98,11 @@ class Recommendation:
             "plan_lp": {"status": self.plan_result.status, "margin": self.plan_result.margin,
                         "revenue": self.plan_result.revenue, "soft_slacks": self.plan_result.slacks},
             "comparison": _records(self.comparison),
+            "objective": self.objective,
             "frontier": self.frontier,
+            "coverage": self.coverage,
+            "rule_prices": self.rule_prices,
+            "search": self.search,
             "pay_impact": self.pay_impact,
             "changes": self.changes,
             "attribution": self.attribution,
@@ -224,8 +233,9 @@ def recommend(
     plan_result: PlanResult | None = None,
     workers: int = 1,
     executor: Executor | None = None,
+    rule_prices: bool = True,
 ) -> Recommendation:
-    """Recommend the plan with the best simulated margin under the rules, and compare it.
+    """Recommend the plan with the best net margin (or margin: `rules.objective`) under the rules, and compare it.
 
     `rules` default to the company's; `baseline` is the plan-year baseline the change limit counts
     from (default: the plan in force); `parent` the assumptions the set was derived from (for the
@@ -235,12 +245,14 @@ def recommend(
     solves it warm from stored block bases); solved here when not given. The (rep, period)
     simulations run through `executor`, else through one opened here for `workers` processes (or the
     Dask scheduler named by COMPTUNE_DASK_SCHEDULER); the incentive LPs run in `workers` threads.
+    `rule_prices=False` skips the search for the price of each rule (for callers that run many
+    recommendations and read only the plan and its comparison).
     """
     if executor is None:
         with open_executor(workers) as opened:
             return recommend(dataset, assumptions, options=options, in_force_only=in_force_only, rules=rules,
                              baseline=baseline, parent=parent, progress=progress, plan_result=plan_result,
-                             workers=workers, executor=opened)
+                             workers=workers, executor=opened, rule_prices=rule_prices)
     tracker = _Progress(progress)
     started = time.perf_counter()
     tracker.enter("plan_lp", 0.0)
@@ -262,7 +274,15 @@ def recommend(
     in_force_sim = evaluate([dataset.plan])[0] if dataset.plan is not None else None
     tracker.enter("incentive_lp", 0.25)
     inputs = search_inputs(dataset, params, plan_result, orders, rules, baseline, in_force_only, in_force_sim,
-                           evaluate, threads=max(1, workers))
+                           evaluate, threads=max(1, workers), prices=rule_prices)
+    company = _company_rules(dataset)
+    stricter = stricter_rules(rules, company)
+    if stricter != _resolved(rules, dataset) and _budget_rate(dataset, stricter) == _budget_rate(dataset, rules):
+        # loosened from the company's rules: the answer under the stricter rules is a start of this search
+        tight = search(search_inputs(dataset, params, plan_result, orders, stricter, baseline, in_force_only,
+                                     in_force_sim, evaluate, threads=max(1, workers), prices=False))
+        if tight.best is not None:
+            inputs.starts, inputs.space = [tight.best.judged], tight.space
     found = search(inputs)
     tracker.enter("selection", 0.95)
     simulations = baseline_simulations(dataset, params, orders, inputs.pay_scale, in_force_sim, evaluate)
@@ -271,6 +291,7 @@ def recommend(
                     memo.solved, memo.hits, len(memo), memo.bytes / 2**20)
     applied = {**rules.to_dict(), "comp_budget_rate": _budget_rate(dataset, rules),
                "max_weight_change": inputs.max_weight_change}
+    search_info = {"simulations": found.simulations, "candidates": len(found.candidates), "local_search": found.local}
     if found.best is None:
         tracker.enter("selection", 1.0)
         return Recommendation(
@@ -280,14 +301,16 @@ def recommend(
             candidates=pd.DataFrame([c.row() for c in found.candidates]),
             comparison=comparison_frame(simulations), simulations=simulations,
             alignment={name: s.alignment_efficiency for name, s in simulations.items()},
-            seconds=time.perf_counter() - started)
+            search=search_info, seconds=time.perf_counter() - started)
     best = found.best
     simulations = {"recommended": best.simulation, **simulations}
-    recommended = best.plan
-    in_force_pay = pay_per_rep(params, in_force_sim) if in_force_sim is not None else np.zeros(len(params.reps))
-    impact = pay_impact(params, in_force_pay, pay_per_rep(params, best.simulation))
+    recommended = sorted_plan(params, best.plan)
+    in_force_pay = inputs.in_force_pay if inputs.in_force_pay is not None else np.zeros(len(params.reps))
+    impact = pay_impact(params, in_force_pay, best.judged.pay)
     scale = pd.DataFrame({"rep_id": params.reps, "scale": best.scale})
-    adjustments = target_adjustments(params, dataset.plan, recommended, assumptions)
+    adjustments = target_adjustments(params, dataset.plan, recommended, assumptions, scale=best.scale,
+                                     levels=best.levels, coverage=found.coverage, base=best.judged.point.base,
+                                     dataset=dataset)
     source = f"assumptions {assumptions.name!r}" if assumptions is not None else "the dataset's market"
     changes = (component_changes(dataset.plan, inputs.baseline_weights, recommended,
                                  max_components=rules.max_components, max_weight_change=inputs.max_weight_change)
@@ -298,18 +321,41 @@ def recommend(
     attribution = market_attribution(dataset, assumptions, parent, params, plan_result, in_force_sim, options,
                                      memo=memo)
     tracker.enter("selection", 1.0)
+    objective_name = "margin" if rules.objective == MARGIN else "net margin"
     return Recommendation(
         status=plan_result.status, plan=recommended, plan_result=plan_result, alignment=alignment,
         comparison=comparison_frame(simulations), adjustments=adjustments,
         weight_changes=weight_changes(dataset.plan, recommended),
         binding=binding_rules(inputs, found, best), selected=f"{best.label}, {best.curve} "
-        f"(best simulated margin under the rules of {len(found.candidates)} candidates)",
+        f"(best {objective_name} under the rules; {len(found.candidates)} plans screened, "
+        f"{found.simulations} simulations)",
         candidates=pd.DataFrame([c.row() for c in found.candidates]), pay_scale=inputs.pay_scale,
         message=comparison_message(alignment, found), public_message=comparison_message(alignment, found, public=True),
         seconds=time.perf_counter() - started,
         simulations=simulations, frontier=found.frontier, pay_impact=impact, changes=changes,
         attribution=attribution, rules=applied, unmet=found.unmet, target_scale=scale,
+        objective={"name": rules.objective, "value": best.objective}, coverage=found.coverage,
+        rule_prices=found.prices, price_plans=found.price_plans, search=search_info,
     )
+
+
+def _company_rules(dataset: Dataset) -> Rules:
+    """The company's rules with its change limit spelled out (a review's overrides are compared to these)."""
+    return _resolved(dataset.company.rules, dataset)
+
+
+def _resolved(rules: Rules, dataset: Dataset) -> Rules:
+    if rules.max_weight_change is not None:
+        return rules
+    return replace(rules, max_weight_change=dataset.company.max_weight_change)
+
+
+def sorted_plan(params: Parameters, plan: Plan) -> Plan:
+    """The plan with its targets in the `plan/targets.csv` order (rep, component, period)."""
+    order = {t: i for i, t in enumerate(params.periods)}
+    targets = plan.targets.sort_values(["rep_id", "component_id", "period"],
+                                       key=lambda s: s.map(order) if s.name == "period" else s).reset_index(drop=True)
+    return replace(plan, targets=targets)
 
 
 PHASES = ("plan_lp", "targets", "incentive_lp", "simulations", "selection")
@@ -355,7 +401,7 @@ def _budget_rate(dataset: Dataset, rules: Rules) -> float:
 
 def search_inputs(dataset: Dataset, params: Parameters, plan_result: PlanResult, orders: pd.DataFrame,
                   rules: Rules, baseline: Plan | None, in_force_only: bool, in_force_sim: Simulation | None,
-                  evaluate, threads: int = 1) -> SearchInputs:
+                  evaluate, threads: int = 1, prices: bool = True) -> SearchInputs:
     """The targeted component pool, the limits and the per-rep pay floor of one recommendation."""
     rate = _budget_rate(dataset, rules)
     max_change = rules.max_weight_change if rules.max_weight_change is not None else dataset.company.max_weight_change
@@ -363,12 +409,12 @@ def search_inputs(dataset: Dataset, params: Parameters, plan_result: PlanResult,
     targeted = make_plan(dataset, params, orders, pool, PLACEHOLDER_CURVE, keep_closed_from=dataset.plan)
     baseline = baseline if baseline is not None else dataset.plan
     in_force_pay = pay_per_rep(params, in_force_sim) if in_force_sim is not None else np.zeros(len(params.reps))
-    extra = [("plan in force unchanged", dataset.plan, in_force_sim)] if dataset.plan is not None else []
     return SearchInputs(
         dataset=dataset, params=params, targeted=targeted, planned=orders_array(params, orders), rules=rules,
         baseline_weights=baseline.weights if baseline is not None else None, max_weight_change=max_change,
         pay_scale=budget_scale(params, plan_result, rate), floor=pay_floor(in_force_pay, rules.max_pay_cut),
-        budget=budget_of(rate, plan_result), evaluate=evaluate, extra=extra, threads=threads)
+        budget=budget_of(rate, plan_result), evaluate=evaluate, in_force=dataset.plan, in_force_sim=in_force_sim,
+        plan_margin=plan_result.margin, threads=threads, in_force_pay=in_force_pay, prices=prices)
 
 
 def baseline_simulations(dataset: Dataset, params: Parameters, orders: pd.DataFrame, pay_scale: float,
@@ -385,24 +431,25 @@ def baseline_simulations(dataset: Dataset, params: Parameters, orders: pd.DataFr
 def comparison_frame(simulations: dict[str, Simulation]) -> pd.DataFrame:
     return pd.DataFrame([
         {"plan": name, "alignment_efficiency": s.alignment_efficiency, "margin": s.margin, "revenue": s.revenue,
-         "pay_cost": s.pay_cost, "pay_cost_share": s.pay_cost / s.revenue if s.revenue else None}
+         "pay_cost": s.pay_cost, "net_margin": s.net_margin,
+         "pay_cost_share": s.pay_cost / s.revenue if s.revenue else None}
         for name, s in simulations.items()
-    ], columns=["plan", "alignment_efficiency", "margin", "revenue", "pay_cost", "pay_cost_share"])
+    ], columns=["plan", "alignment_efficiency", "margin", "revenue", "pay_cost", "net_margin", "pay_cost_share"])
 
 
 def binding_rules(inputs: SearchInputs, found: SearchResult, best) -> list[str]:
-    """The rules that shape the recommendation: the component count, the pay floor, the limit, the budget."""
-    out = []
-    if best.components >= inputs.rules.max_components:
+    """The rules that shape the recommendation: those with a price, those a conflict names, the budget."""
+    out = [p["rule"] for p in found.prices if p["price"] > 0]
+    if best.components >= inputs.rules.max_components and "max_components" not in out:
         out.append("max_components")
-    if np.any(best.scale < 1.0 - 1e-9) or any(n["rule"] == "max_pay_cut" for n in found.notes):
-        out.append("max_pay_cut")
-    base = inputs.baseline_weights or {}
-    if base and any(abs(abs(w - base.get(k, 0.0)) - inputs.max_weight_change) < 1e-6 for k, w in best.plan.weights.items()):
-        out.append("max_weight_change")
+    if any(u["rule"] == "max_pay_cut" for u in found.unmet):
+        out += [r for r in ("max_pay_cut", "min_quota_coverage") if r not in out]
+    if any(c["coverage"] <= c["min_quota_coverage"] + 1e-6 for c in found.coverage) and "min_quota_coverage" not in out:
+        out.append("min_quota_coverage")
     if any(u["rule"] == "budget" for u in found.unmet) or inputs.pay_scale < 1.0:
         out.append("budget")
-    return out
+    order = ("max_components", "max_pay_cut", "min_quota_coverage", "max_weight_change", "curve_family", "budget")
+    return sorted(dict.fromkeys(out), key=lambda r: order.index(r) if r in order else len(order))
 
 
 def comparison_message(alignment: dict[str, float | None], found: SearchResult, *, public: bool = False) -> str:
@@ -411,8 +458,8 @@ def comparison_message(alignment: dict[str, float | None], found: SearchResult, 
     best_baseline = max((v for k, v in alignment.items() if k != "recommended" and v is not None), default=None)
     mine = alignment.get("recommended")
     if best_baseline is not None and mine is not None and mine < best_baseline - 1e-9:
-        parts.append("the recommendation scores below a baseline; the baselines need not keep the rules "
-                     "(components, pay cut, change limit), see the comparison")
+        parts.append("the recommendation scores below a baseline in alignment; the baselines need not keep the "
+                     "rules (components, pay cut, coverage, change limit), see the comparison")
     return "; ".join(parts)
 
 
@@ -450,9 +497,50 @@ def weight_changes(in_force: Plan | None, recommended: Plan) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["component_id", "metric", "products", "in_force", "recommended", "delta"])
 
 
+CAUSES = ("assumptions", "replanning", "pay_cut_repair", "target_level", "coverage", "new_component", "dropped",
+          "unchanged")
+
+
+def touched_by(params: Parameters, dataset: Dataset, assumptions: AssumptionSet | None,
+               products: dict[str, tuple[str, ...]]) -> dict[str, np.ndarray]:
+    """Per component, (R, T) True where an adjustment of the set changes a factor for the rep's market,
+    one of the component's products and the period."""
+    from models.assumptions import period_scope, product_scope
+
+    R, T = len(params.reps), len(params.periods)
+    out = {k: np.zeros((R, T), bool) for k in products}
+    if assumptions is None:
+        return out
+    period_at = {t: i for i, t in enumerate(params.periods)}
+    for adj in assumptions.adjustments:
+        if all(getattr(adj, f) == 1.0 for f in ("demand", "price", "cost", "conversion", "hours")):
+            continue
+        markets = set(adj.markets or params.markets)
+        rep_in = np.array([params.markets[m] in markets for m in params.rep_market])
+        if adj.reps and adj.hours != 1.0 and all(getattr(adj, f) == 1.0 for f in ("demand", "price", "cost", "conversion")):
+            rep_in &= np.isin(np.asarray(params.reps, dtype=object), list(adj.reps))
+        periods = np.zeros(T, bool)
+        periods[[period_at[t] for t in period_scope(adj, params.periods)]] = True
+        scope = set(product_scope(adj, dataset))
+        for k, members in products.items():
+            if scope & set(members):
+                out[k] |= rep_in[:, None] & periods[None, :]
+    return out
+
+
 def target_adjustments(params: Parameters, in_force: Plan | None, recommended: Plan,
-                       assumptions: AssumptionSet | None) -> pd.DataFrame:
-    """Per rep, component and open period: target in force, recommended, delta, reason."""
+                       assumptions: AssumptionSet | None, *, scale: np.ndarray | None = None,
+                       levels: dict[str, float] | None = None, coverage: list[dict] | None = None,
+                       base: str = "plan", dataset: Dataset | None = None) -> pd.DataFrame:
+    """Per rep, component and open period: target in force, recommended, delta, cause and reason.
+
+    A recommended target is (its base) × the rep's scale α × the component's level β: the base is the
+    plan LP's cascade (re-planned under the assumptions; `assumptions` where an adjustment of the set
+    touches the rep's market, the component's products and the period, else `replanning`) or the
+    target in force. `cause` names the largest of the three factors: the pay-cut repair (α < 1), a
+    target level (α > 1, or β ≠ 1; `coverage` when β was raised and the component's quotas sit at
+    min_quota_coverage), the re-planning; `reason` says all of them in words.
+    """
     open_set = set(params.open_periods)
     new = recommended.targets[recommended.targets["period"].isin(open_set)]
     key = ["rep_id", "component_id", "period"]
@@ -463,10 +551,65 @@ def target_adjustments(params: Parameters, in_force: Plan | None, recommended: P
         frame = new.rename(columns={"target": "recommended"}).assign(in_force=np.nan)
     frame["delta"] = frame["recommended"].fillna(0.0) - frame["in_force"].fillna(0.0)
     source = f"assumptions {assumptions.name!r}" if assumptions is not None else "the dataset's market"
-    frame["reason"] = np.where(
-        frame["in_force"].isna(), "new component: target from the plan LP's orders",
-        np.where(frame["recommended"].isna(), "component dropped",
-                 f"re-planned from the plan LP under {source}"))
+    rep_at = pd.Index(params.reps).get_indexer(frame["rep_id"])
+    alpha = np.ones(len(frame)) if scale is None else np.where(rep_at >= 0, np.asarray(scale, float)[rep_at], 1.0)
+    beta = frame["component_id"].map(levels or {}).fillna(1.0).to_numpy(float)
+    at_minimum = {c["component_id"] for c in (coverage or []) if c["coverage"] <= c["min_quota_coverage"] + 1e-6}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        base_target = frame["recommended"].to_numpy(float) / (alpha * beta)
+        replan = np.where(frame["in_force"].to_numpy(float) > 0, base_target / frame["in_force"].to_numpy(float), 1.0)
+    if base == "in force":
+        replan = np.ones(len(frame))
+    touched = np.zeros(len(frame), bool)
+    if dataset is not None and assumptions is not None and base == "plan":
+        products = recommended.component_products
+        masks = touched_by(params, dataset, assumptions, products)
+        t_at = pd.Index(params.periods).get_indexer(frame["period"])
+        comp = frame["component_id"].to_numpy(object)
+        for k, mask in masks.items():
+            rows = (comp == k) & (rep_at >= 0)
+            touched[rows] = mask[rep_at[rows], t_at[rows]]
+    logs = np.abs(np.log(np.stack([np.where(replan > 0, replan, 1.0), alpha, beta])))
+    which = np.argmax(logs, axis=0)
+    causes, reasons = [], []
+    for i, row in enumerate(frame.itertuples(index=False)):
+        if pd.isna(row.in_force):
+            causes.append("new_component")
+            reasons.append("new component: target from the plan LP's orders" + _factors_text(alpha[i], beta[i]))
+            continue
+        if pd.isna(row.recommended):
+            causes.append("dropped")
+            reasons.append("component dropped")
+            continue
+        if abs(row.delta) <= 1e-9 * max(1.0, abs(row.in_force)):
+            causes.append("unchanged")
+            reasons.append("unchanged")
+            continue
+        replan_cause = "assumptions" if touched[i] else "replanning"
+        cause = (replan_cause, "pay_cut_repair" if alpha[i] < 1 else "target_level",
+                 "coverage" if row.component_id in at_minimum and beta[i] > 1 else "target_level")[which[i]]
+        causes.append(cause)
+        head = ("kept from the plan in force" if base == "in force" else
+                f"re-planned from the plan LP under {source}" if touched[i] else
+                "re-planned from the plan LP (the plan in force was stale)")
+        reasons.append(head + _factors_text(alpha[i], beta[i], row.component_id in at_minimum))
+    frame["cause"] = causes
+    frame["reason"] = reasons
     order = {t: i for i, t in enumerate(params.periods)}
     frame = frame.sort_values(key, key=lambda s: s.map(order) if s.name == "period" else s)
-    return frame[key + ["in_force", "recommended", "delta", "reason"]].reset_index(drop=True)
+    return frame[key + ["in_force", "recommended", "delta", "cause", "reason"]].reset_index(drop=True)
+
+
+def _factors_text(alpha: float, beta: float, at_minimum: bool = False) -> str:
+    parts = []
+    if alpha < 1 - 1e-9:
+        parts.append(f"lowered × {alpha:.2f} for this rep so that their expected pay stays within max_pay_cut of "
+                     "the plan in force")
+    elif alpha > 1 + 1e-9:
+        parts.append(f"raised × {alpha:.2f} for this rep: their expected pay stays above the floor and the company "
+                     "keeps the difference (net margin)")
+    if abs(beta - 1) > 1e-9:
+        parts.append(f"the component's targets × {beta:.2f}"
+                     + (" to keep its quotas at min_quota_coverage of the plan" if at_minimum and beta > 1 else
+                        " (the local search's best level)"))
+    return "".join(f"; {p}" for p in parts)

@@ -257,11 +257,19 @@ class Simulation:
     seconds: float
     scaled_orders: float = 0.0  # orders removed by the pro-rata market scaling
     pay: pd.DataFrame = field(default_factory=pd.DataFrame)  # rep_id, period, pay (open periods)
+    # per rep, in the order of params.reps, over the open periods: variable pay and the company's margin
+    rep_pay: np.ndarray | None = None
+    rep_margin: np.ndarray | None = None
+
+    @property
+    def net_margin(self) -> float:
+        """Margin minus variable pay: the company's profit from the plan (the search's default objective)."""
+        return self.margin - self.pay_cost
 
     def to_dict(self, *, with_orders: bool = True) -> dict:
         out = {
             "alignment_efficiency": self.alignment_efficiency, "margin": self.margin, "revenue": self.revenue,
-            "pay_cost": self.pay_cost, "pay_cost_share": self.pay_cost / self.revenue if self.revenue else None,
+            "pay_cost": self.pay_cost, "net_margin": self.net_margin, "pay_cost_share": self.pay_cost / self.revenue if self.revenue else None,
             "plan_margin": self.plan_margin, "exact_model": self.exact_model,
             "models_solved": self.models_solved, "seconds": round(self.seconds, 3),
             "orders_removed_by_market_scaling": self.scaled_orders,
@@ -376,7 +384,8 @@ def _score(params: Parameters, plan: Plan, chosen: np.ndarray, solved: int,
     open_t = params.open_index
     price = params.rep_view(params.price)
     margin_rpt = params.rep_view(params.margin)
-    margin = float((margin_rpt * grid)[:, :, open_t].sum())
+    rep_margin = (margin_rpt * grid)[:, :, open_t].sum(axis=(1, 2))
+    margin = float(rep_margin.sum())
     revenue = float((price * grid)[:, :, open_t].sum())
     pay = pay_grid(params, plan, grid)[:, open_t]
     r, p, t = np.nonzero(grid[:, :, open_t] > 1e-9)
@@ -398,5 +407,5 @@ def _score(params: Parameters, plan: Plan, chosen: np.ndarray, solved: int,
         pay_cost=float(pay.sum()), plan_margin=plan_margin,
         exact_model="lp" if Curve.from_frame(plan.curve).is_concave else "mip",
         models_solved=solved, seconds=0.0,
-        scaled_orders=float((chosen - grid).sum()), pay=pay_frame,
+        scaled_orders=float((chosen - grid).sum()), pay=pay_frame, rep_pay=pay.sum(axis=1), rep_margin=rep_margin,
     )

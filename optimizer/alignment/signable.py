@@ -1,33 +1,35 @@
-"""The search for a plan a comp committee can sign (DESIGN.md §4.9): the best simulated margin under the rules.
+"""The search for a plan a comp committee can sign (DESIGN.md §4.9): the best net margin under the rules.
 
 Rules: at most `max_components` components; no rep's expected pay more than `max_pay_cut` below the
-plan in force (`optimizer.alignment.pay_rules`); weights within `max_weight_change` of the plan-year baseline
-(the incentive LP's bounds); the payout curve a member of the family (`optimizer.alignment.curve_family`);
-the budget (expected pay ≤ comp_budget_rate × planned revenue) — the one rule the search may
-report as unmet, with the amount, when the pay-cut rule needs more pay than the budget allows.
+plan in force; the quotas of every component covering at least `min_quota_coverage` of its planned
+metric; weights within `max_weight_change` of the plan-year baseline; the payout curve a member of
+the family (`optimizer.alignment.curve_family`); the budget (expected pay ≤ comp_budget_rate ×
+planned revenue) — reported with its amount when the other rules need more pay than it allows.
+The objective (`Rules.objective`) is net margin, simulated margin − simulated variable pay (the
+principal's profit), or simulated margin alone.
 
 Steps, for a component pool (the components in force plus margin components per product group, per
 product and on all products):
 
-1. Rank: the incentive LP over the whole pool, at two linearizations (capped at target, linear) and
-   two strict margins, orders the components by weight.
-2. Structures: for n = 1 … max_components, the components the baseline forces (weight above the
-   change limit) plus the next best by rank; the incentive LP restricted to them gives the weights.
-   The baselines' own shape moved from the baseline weights within the limit (toward a margin or a
-   revenue commission) is a structure too.
-3. Curves: each structure is paired with a few family members (`curve_grid`). Per curve, one pilot
-   pairing is repaired to the pay-cut rule (`repair_pay_cut`, from the curve's inverse at each rep's
-   needed level); its per-rep target scale is every other pairing's first guess.
-4. Screen, repair, judge: every structure is simulated once with the curve whose pilot did best,
-   at that curve's pilot scale; the structures that rank in the best two per component count are
-   simulated with the other curves too (a structure's rank hardly depends on the curve, and this
-   halves the screen: 31 simulations instead of 45 on the sample, the same recommendation); the
-   best two pairings per component count are repaired to the rule; the exact simulation decides
-   which keep the rules and which margin is best. The frontier is the best rule-keeping plan per
-   component count.
+1. Rank and structures: the incentive LP over the whole pool, at two linearizations (capped at
+   target, linear) and two strict margins, orders the components by weight; for n = 1 … max_components
+   the components the baseline forces plus the next best by rank, re-weighed by the LP restricted to
+   them; the baselines' shape moved from the baseline within the limit. None of this depends on
+   `max_components` but for where it stops.
+2. Screen: every structure simulated once with the lead curve of the family, its targets scaled per
+   rep by a first guess of what keeps the rep's pay (`first_scale`); the best structure per component
+   count with the family's other curves too; the plan in force as it is.
+3. The frontier, nested: for n = 1, 2, …, the best of (the best plan with at most n − 1 components,
+   the screen's plans with n) is brought to the floor (`local_search.rebalance`) and improved by the
+   local search with at most n components (`local_search.improve`, judged by the exact simulation).
+   So the best plan with at most n components is never worse than with n − 1, and it is the same
+   whatever `max_components` is (the search for n never looks beyond n).
+4. The price of each rule: from the recommendation, the local search with that rule lifted (and
+   from the screen's plans that only that rule rejected); the gain is what the rule costs. A rule
+   that blocked no move of the final sweep costs nothing locally and is not searched again.
 
 All simulations go through one function, `evaluate_candidates`, so that a parallel executor can
-take them in one place.
+take them in one place. Why loosening a rule never lowers the answer: docs/alignment.md.
 """
 
 from __future__ import annotations
@@ -41,22 +43,33 @@ import numpy as np
 import pandas as pd
 
 from models.dataset import Dataset, Plan
-from models.rules import Rules
-from optimizer.alignment.curve_family import curve_grid, family_curve
+from models.rules import MARGIN, CurveFamily, Rules
+from optimizer.alignment.curve_family import curve_grid, curve_label, family_curve
 from optimizer.alignment.incentive import curve_slopes, incentive_problem, incentive_weights
-from optimizer.parameters import Parameters
-from optimizer.alignment.pay_rules import Repair, pay_per_rep, repair_pay_cut, scale_targets, short_reps
+from optimizer.alignment.local_search import (
+    Judged, Limits, PlanSpace, Search, best_of, better, cover, improve, make_point, rebalance,
+)
 from optimizer.alignment.payout import Curve
 from optimizer.alignment.response import BatchMemo, Simulation, simulate_plans
 from optimizer.executor import Executor
+from optimizer.parameters import Parameters
 from optimizer.solve import OPTIMAL
 
 logger = logging.getLogger(__name__)
 
 LP_CURVES = {"capped at target": ((0.0, 0.0), (1.0, 1.0)), "linear": ((0.0, 0.0), (1.0, 1.0), (1000.0, 1000.0))}
 EPSILONS = (0.02, 0.25)  # strict margins (share of pay at target per selling hour)
-REPAIRED_PER_COUNT = 2  # screened candidates per component count that get the full pay-cut repair
 WEIGHT_TOLERANCE = 1e-6
+LOCAL_TOLERANCE = 0.0005  # a move must gain more than this share of plan margin (0.05 %)
+MIP_BLOCKS = 0  # above this many (rep, period) blocks the search leaves curves that make the judge a MIP
+# (a MIP judgement costs 20–40 LP ones: 0.6 s against 0.02 s on the sample), so by default it explores the
+# family's concave members (threshold 0, slope ≤ 1 above target); the plan in force keeps its own curve
+WIDE_FAMILY = CurveFamily(threshold=(0.0, 0.9), slope_above_target=(0.0, 4.0), cap=(1.0, 10.0))
+# The local search's simulations per component count: about LOCAL_BLOCKS (rep, period) blocks judged,
+# within [MIN_LOCAL, MAX_LOCAL] simulations (sample: 110; 200 reps × 9 months: 27; 1,000 × 9: 12). A count
+# of simulations, not of seconds, so that the answer does not depend on the machine or the workers.
+LOCAL_BLOCKS, MIN_LOCAL, MAX_LOCAL = 50_000, 12, 110
+PRICED_RULES = ("max_components", "max_pay_cut", "min_quota_coverage", "max_weight_change", "curve_family")
 
 
 def evaluate_candidates(plans: list[Plan], *, dataset: Dataset, params: Parameters,
@@ -86,9 +99,14 @@ class SearchInputs:
     floor: np.ndarray  # per rep: (1 − max_pay_cut) × pay under the plan in force
     budget: float | None  # comp_budget_rate × planned revenue (open periods)
     evaluate: Callable[[list[Plan]], list[Simulation]]
-    # plans taken as they are (the plan in force), with their simulation when the caller has it already
-    extra: list[tuple[str, Plan, Simulation | None]] = field(default_factory=list)
+    in_force: Plan | None = None  # the plan in force (a start as it is, and the base of its own targets)
+    in_force_sim: Simulation | None = None
+    plan_margin: float | None = None
     threads: int = 1  # the incentive LPs' chains run in this many threads (the recommendation's workers)
+    in_force_pay: np.ndarray | None = None  # per rep, under the plan in force (the floor's reference)
+    prices: bool = True  # search the price of each rule
+    starts: list[Judged] = field(default_factory=list)  # plans a stricter search found (see `recommend`)
+    space: PlanSpace | None = None  # shared with that stricter search (its judgements are reused)
 
 
 @dataclass
@@ -96,24 +114,58 @@ class Candidate:
     """One plan the search judged: where it came from, its exact simulation and the rules it keeps."""
 
     label: str
-    plan: Plan
-    simulation: Simulation
-    components: int
-    keeps_pay_rule: bool
-    short: int
-    scale: np.ndarray
-    curve: str
-    within_budget: bool
+    judged: Judged
+
+    @property
+    def plan(self) -> Plan:
+        return self.judged.plan
+
+    @property
+    def simulation(self) -> Simulation:
+        return self.judged.simulation
+
+    @property
+    def components(self) -> int:
+        return len(self.judged.point.components)
+
+    @property
+    def keeps_pay_rule(self) -> bool:
+        return self.judged.keeps_pay_rule
+
+    @property
+    def short(self) -> int:
+        return self.judged.short
+
+    @property
+    def scale(self) -> np.ndarray:
+        return self.judged.point.scale
+
+    @property
+    def levels(self) -> dict[str, float]:
+        return self.judged.point.level_map
+
+    @property
+    def curve(self) -> str:
+        return "curve in force" if self.judged.point.curve is None else curve_label(*self.judged.point.curve)
+
+    @property
+    def within_budget(self) -> bool:
+        return self.judged.within_budget
 
     @property
     def margin(self) -> float:
         return self.simulation.margin
 
+    @property
+    def objective(self) -> float:
+        return self.judged.objective
+
     def row(self) -> dict:
+        sim = self.simulation
         return {"candidate": self.label, "curve": self.curve, "components": self.components,
-                "alignment_efficiency": self.simulation.alignment_efficiency, "margin": self.simulation.margin,
-                "pay_cost": self.simulation.pay_cost, "keeps_pay_rule": self.keeps_pay_rule,
-                "reps_below_floor": self.short, "within_budget": self.within_budget}
+                "alignment_efficiency": sim.alignment_efficiency, "margin": sim.margin, "pay_cost": sim.pay_cost,
+                "net_margin": sim.net_margin, "keeps_pay_rule": self.keeps_pay_rule, "reps_below_floor": self.short,
+                "covers_quotas": self.judged.coverage_ok, "within_budget": self.within_budget}
 
 
 @dataclass
@@ -123,7 +175,14 @@ class SearchResult:
     candidates: list[Candidate]
     unmet: list[dict]  # rules the best plan does not keep: {rule, amount, message, public_message (no pay figure)}
     forced: list[str]
-    notes: list[dict] = field(default_factory=list)  # rules that cost margin: a better plan broke them
+    notes: list[dict] = field(default_factory=list)
+    prices: list[dict] = field(default_factory=list)  # the price of each rule
+    price_plans: dict[str, Plan] = field(default_factory=dict)  # rule → the plan found with it lifted
+    coverage: list[dict] = field(default_factory=list)  # per component of the best plan
+    space: PlanSpace | None = None
+    limits: Limits | None = None
+    simulations: int = 0
+    local: list[dict] = field(default_factory=list)  # per component count: the local search's moves and sweeps
 
 
 # --------------------------------------------------------------------------------------------
@@ -166,8 +225,10 @@ def _lp(inputs: SearchInputs, lp_curve: str, eps: float, allowed: list[str] | No
                              max_weight_change=inputs.max_weight_change, epsilon=eps, upper=upper, rows=rows)
 
 
-def structures(inputs: SearchInputs) -> list[tuple[str, dict[str, float]]]:
-    """Candidate weightings (label, weights) with at most max_components non-zero weights each.
+def structures(inputs: SearchInputs) -> tuple[list[tuple[str, dict[str, float]]], list[str]]:
+    """Candidate weightings (label, weights) with at most max_components non-zero weights each, and
+    the pool's components ranked by the first incentive LP over the whole pool (for the local
+    search's swaps).
 
     The rows are built once; each linearization and margin rescales them and its subsets share
     them. The four (linearization, margin) chains are independent: with `inputs.threads` > 1 they run
@@ -181,11 +242,11 @@ def structures(inputs: SearchInputs) -> list[tuple[str, dict[str, float]]]:
     shape = replace(inputs.targeted, curve=_curve_frame(LP_CURVES[chains[0][0]]))
     built = incentive_problem(inputs.params, shape, inputs.planned, chains[0][1])
 
-    def chain(lp_curve: str, eps: float) -> list[tuple[list[str], object]]:
+    def chain(lp_curve: str, eps: float) -> tuple[list[tuple[list[str], object]], list[str]]:
         rows = built.at(curve_slopes(Curve.from_frame(_curve_frame(LP_CURVES[lp_curve]))), eps)
         full = _lp(inputs, lp_curve, eps, None, rows)
         if full.status != OPTIMAL:
-            return []
+            return [], []
         ranked = forced + [k for k, _ in sorted(full.weights.items(), key=lambda kv: -kv[1]) if k not in forced]
         out, tried = [], set()
         for n in range(max(len(forced), 1), min(limit, len(ids)) + 1):
@@ -194,7 +255,7 @@ def structures(inputs: SearchInputs) -> list[tuple[str, dict[str, float]]]:
                 continue
             tried.add(tuple(sorted(subset)))
             out.append((subset, _lp(inputs, lp_curve, eps, subset, rows)))
-        return out
+        return out, ranked
 
     if inputs.threads > 1:
         with ThreadPoolExecutor(max_workers=min(inputs.threads, len(chains))) as pool:
@@ -203,7 +264,8 @@ def structures(inputs: SearchInputs) -> list[tuple[str, dict[str, float]]]:
         solved = [chain(*ce) for ce in chains]
     out: list[tuple[str, dict[str, float]]] = []
     seen: set[tuple] = set()
-    for (lp_curve, eps), results in zip(chains, solved):
+    rank = next((ranked for _, ranked in solved if ranked), list(ids))
+    for (lp_curve, eps), (results, _) in zip(chains, solved):
         for subset, result in results:
             if result.status != OPTIMAL:
                 continue
@@ -215,7 +277,7 @@ def structures(inputs: SearchInputs) -> list[tuple[str, dict[str, float]]]:
             if 0 < len(weights) <= limit:
                 out.append((f"incentive LP over {len(subset)} components ({lp_curve}, ε = {eps:g})", weights))
     out.extend(commission_structures(inputs, limit))
-    return out
+    return out, rank
 
 
 def commission_structures(inputs: SearchInputs, limit: int) -> list[tuple[str, dict[str, float]]]:
@@ -255,8 +317,10 @@ def move_toward(ids: list[str], baseline: dict[str, float] | None, target: str, 
     return out
 
 
+
+
 # --------------------------------------------------------------------------------------------
-# Curves and the pay-cut repair
+# Curves and first guesses
 
 
 def needed_levels(inputs: SearchInputs) -> np.ndarray:
@@ -277,15 +341,48 @@ def first_scale(curve: pd.DataFrame, levels: np.ndarray) -> np.ndarray:
     return np.clip(scale, 0.05, 1.0)
 
 
-def _candidate(inputs: SearchInputs, label: str, curve_name: str, repair: Repair) -> Candidate:
-    within = inputs.budget is None or repair.simulation.pay_cost <= inputs.budget + 1e-6
-    return Candidate(label=label, plan=repair.plan, simulation=repair.simulation,
-                     components=len(repair.plan.component_ids), keeps_pay_rule=repair.keeps_pay_rule,
-                     short=repair.short, scale=repair.scale, curve=curve_name, within_budget=within)
+def candidate_curves(inputs: SearchInputs, levels: np.ndarray, *, allow_mip: bool) -> dict[str, tuple[float, float, float]]:
+    """The family members to start from (label → (threshold, slope, cap)): those that can pay the
+    best-paid rep's level, if any can; only concave ones (an LP judge) when MIPs are left out."""
+    top_level = float(levels.max()) if len(levels) else 1.0
+    grid = curve_grid(inputs.rules.curve_family, top_level)
+    if not allow_mip:
+        concave = {n: p for n, p in grid.items() if Curve.from_frame(family_curve(*p)).is_concave}
+        grid = concave or grid
+    paying = {n: p for n, p in grid.items() if float(family_curve(*p)["payout"].max()) >= top_level}
+    return paying or grid  # a curve capped below the pay a rep needs cannot keep the pay-cut rule
+
+
+def lead_curve(curves: dict[str, tuple[float, float, float]]) -> tuple[float, float, float]:
+    """The curve every structure is screened with: slope closest to 1 above target, then the lowest cap
+    (a rep whose targets are lowered to keep their pay stays capped close to the plan)."""
+    return min(curves.values(), key=lambda p: (abs(p[1] - 1.0), p[2], p[0]))
+
+
+# --------------------------------------------------------------------------------------------
+# The search
+
+
+def limits_of(inputs: SearchInputs, rules: Rules | None = None, *, allow_mip: bool = True) -> Limits:
+    rules = rules or inputs.rules
+    return Limits(max_components=rules.max_components,
+                  max_weight_change=inputs.max_weight_change if inputs.baseline_weights else None,
+                  family=rules.curve_family, floor=inputs.floor, min_coverage=rules.min_quota_coverage,
+                  allow_mip_curves=allow_mip)
+
+
+def plan_space(inputs: SearchInputs, rank: list[str]) -> PlanSpace:
+    if inputs.space is not None:
+        inputs.space.rank = rank or inputs.space.rank
+        return inputs.space
+    return PlanSpace(inputs.params, inputs.targeted, inputs.in_force, pay_scale=inputs.pay_scale,
+                     baseline=inputs.baseline_weights, budget=inputs.budget, objective=inputs.rules.objective,
+                     evaluate=inputs.evaluate, plan_margin=inputs.plan_margin, rank=rank)
 
 
 def search(inputs: SearchInputs) -> SearchResult:
-    """Candidates under the rules, repaired and judged by the exact simulation; the best and the frontier."""
+    """Candidates under the rules, improved by the local search and judged by the exact simulation:
+    the best, the frontier, the coverage of its quotas and the price of each rule."""
     ids = inputs.targeted.component_ids
     forced = forced_components(ids, inputs.baseline_weights, inputs.max_weight_change)
     if len(forced) > inputs.rules.max_components:
@@ -295,173 +392,315 @@ def search(inputs: SearchInputs) -> SearchResult:
         return SearchResult(best=None, frontier=[], candidates=[], forced=forced,
                             unmet=[{"rule": "max_components", "amount": len(forced) - inputs.rules.max_components,
                                     "message": message, "public_message": message}])
+    blocks = len(inputs.params.reps) * len(inputs.params.open_index)
+    allow_mip = blocks <= MIP_BLOCKS
+    limits = limits_of(inputs, allow_mip=allow_mip)
+    shaped, rank = structures(inputs)
+    space = plan_space(inputs, rank)
+    spent = space.simulations
+    tolerance = LOCAL_TOLERANCE * max(inputs.plan_margin or 0.0, 0.0)
     levels = needed_levels(inputs)
-    curves = candidate_curves(inputs, levels)
-    pairings = [(label, curve_name, replace(shaped, curve=curve.assign(payout=curve["payout"] * inputs.pay_scale)))
-                for label, shaped in shaped_structures(inputs) for curve_name, curve in curves.items()]
-    pilots = pilot_repairs(inputs, pairings, curves, levels)
-    pairings, judged = screen_in_two_stages(inputs, pairings, pilots)
-    repaired = repair_best(inputs, pairings, judged, {name: c.scale for name, c in pilots.items()})
-    return judge(inputs, repaired + list(pilots.values()) + as_they_are(inputs), forced)
-
-
-def candidate_curves(inputs: SearchInputs, levels: np.ndarray) -> dict[str, pd.DataFrame]:
-    """The family members to try; only those that can pay the best-paid rep's level, if any can."""
-    top_level = float(levels.max()) if len(levels) else 1.0
-    grid = curve_grid(inputs.rules.curve_family, top_level)
-    curves = {name: family_curve(*params) for name, params in grid.items()}
-    paying = {name: curve for name, curve in curves.items() if float(curve["payout"].max()) >= top_level}
-    return paying or curves  # a curve capped below the pay a rep needs cannot keep the pay-cut rule
-
-
-def shaped_structures(inputs: SearchInputs) -> list[tuple[str, Plan]]:
-    return [(label, without_unused_components(with_weights(inputs.targeted, weights)))
-            for label, weights in structures(inputs)]
-
-
-def _judged(inputs: SearchInputs, label: str, curve_name: str, plan: Plan, scale: np.ndarray,
-            sim: Simulation) -> Candidate:
-    pay = pay_per_rep(inputs.params, sim)
-    short = short_reps(pay, inputs.floor)
-    return _candidate(inputs, label, curve_name, Repair(plan=plan, simulation=sim, scale=scale, pay=pay,
-                                                        keeps_pay_rule=not short.any(), short=int(short.sum()),
-                                                        simulations=1))
-
-
-def pilot_repairs(inputs: SearchInputs, pairings, curves: dict[str, pd.DataFrame],
-                  levels: np.ndarray) -> dict[str, Candidate]:
-    """Per curve, one full repair (of its pairing with the most components): the per-rep scale it finds
-    is every other pairing's first guess, since α depends on the curve far more than on the weights."""
-    out = {}
-    for curve_name, curve in curves.items():
-        mine = [(label, plan) for label, name, plan in pairings if name == curve_name]
-        if not mine:
-            continue
-        label, plan = max(mine, key=lambda lp: len(lp[1].component_ids))
-        repair = repair_pay_cut(plan, inputs.params, inputs.floor, inputs.evaluate, start=first_scale(curve, levels))
-        out[curve_name] = _candidate(inputs, label + ", targets repaired", curve_name, repair)
-    return out
-
-
-def screen(inputs: SearchInputs, pairings, scales: dict[str, np.ndarray]) -> list[Candidate]:
-    """Every pairing simulated once, its targets scaled by its curve's pilot scale."""
-    plans = [scale_targets(plan, inputs.params, scales[name]) for _, name, plan in pairings]
-    sims = inputs.evaluate(plans)
-    return [_judged(inputs, label, name, scaled, scales[name], sim)
-            for (label, name, _), scaled, sim in zip(pairings, plans, sims)]
-
-
-def screen_in_two_stages(inputs: SearchInputs, pairings, pilots: dict[str, Candidate]):
-    """The screened pairings and their candidates: every structure with the lead curve (the one whose
-    pilot repair kept the rule with the best margin), then the structures ranking in the best
-    REPAIRED_PER_COUNT per component count with every other curve."""
-    scales = {name: c.scale for name, c in pilots.items()}
-    if not pilots:
-        return pairings, screen(inputs, pairings, scales)
-    lead = max(pilots, key=lambda name: (pilots[name].keeps_pay_rule, pilots[name].margin))
-    structure = {label: i for i, label in enumerate(dict.fromkeys(label for label, _, _ in pairings))}
-    first = [i for i, (_, name, _) in enumerate(pairings) if name == lead]
-    judged = dict(zip(first, screen(inputs, [pairings[i] for i in first], scales)))
-    by_count: dict[int, list[int]] = {}
-    for i in first:
-        by_count.setdefault(judged[i].components, []).append(i)
-    leading = {structure[pairings[i][0]] for ranked in by_count.values()
-               for i in sorted(ranked, key=lambda i: -judged[i].margin)[:REPAIRED_PER_COUNT]}
-    second = [i for i, (label, name, _) in enumerate(pairings) if name != lead and structure[label] in leading]
-    judged.update(zip(second, screen(inputs, [pairings[i] for i in second], scales)))
-    kept = sorted(judged)
-    return [pairings[i] for i in kept], [judged[i] for i in kept]
-
-
-def repair_best(inputs: SearchInputs, pairings, judged: list[Candidate],
-                scales: dict[str, np.ndarray]) -> list[Candidate]:
-    """The best few screened pairings per component count (by simulated margin) repaired to the rule."""
-    by_count: dict[int, list[int]] = {}
-    for i, c in enumerate(judged):
-        by_count.setdefault(c.components, []).append(i)
-    out = list(judged)
-    for count in sorted(by_count):
-        for i in sorted(by_count[count], key=lambda i: -judged[i].margin)[:REPAIRED_PER_COUNT]:
-            if judged[i].keeps_pay_rule:
-                continue
-            label, curve_name, plan = pairings[i]
-            repair = repair_pay_cut(plan, inputs.params, inputs.floor, inputs.evaluate, start=scales[curve_name],
-                                    first=judged[i].simulation)
-            out[i] = _candidate(inputs, label + ", targets repaired", curve_name, repair)
-    return out
-
-
-def as_they_are(inputs: SearchInputs) -> list[Candidate]:
-    """Plans taken unchanged (the plan in force), when they have few enough components."""
-    out = []
-    for label, plan, known in inputs.extra:
-        if len(plan.component_ids) > inputs.rules.max_components:
-            continue
-        sim = known if known is not None else inputs.evaluate([plan])[0]  # simulated once per recommendation
-        out.append(_judged(inputs, label, "curve in force", plan, np.ones(len(inputs.params.reps)), sim))
-    return out
-
-
-def judge(inputs: SearchInputs, candidates: list[Candidate], forced: list[str]) -> SearchResult:
-    """The best rule-keeping candidate, the frontier and the rules the best one leaves unmet."""
-    keeping = [c for c in candidates if c.keeps_pay_rule and c.components <= inputs.rules.max_components]
-    frontier = []
-    for n in range(1, inputs.rules.max_components + 1):
-        pool = [c for c in keeping if c.components == n]
-        if not pool:
-            frontier.append({"components": n, "alignment": None, "margin": None, "pay_cost": None,
-                             "within_budget": None, "candidate": "no plan found with this many components keeps "
-                                                                 "the rules", "curve": None})
-            continue
-        best_n = max(pool, key=lambda c: (c.within_budget, c.margin))
-        frontier.append({"components": n, "alignment": best_n.simulation.alignment_efficiency,
-                         "margin": best_n.simulation.margin, "pay_cost": best_n.simulation.pay_cost,
-                         "within_budget": best_n.within_budget, "candidate": best_n.label, "curve": best_n.curve})
-    if not candidates:
+    curves = candidate_curves(inputs, levels, allow_mip=allow_mip)
+    screened = screen(inputs, space, limits, shaped, curves, levels)
+    starts = [("the answer under the stricter rules", j) for j in inputs.starts]
+    budget = int(np.clip(LOCAL_BLOCKS // max(blocks, 1), MIN_LOCAL, MAX_LOCAL))
+    frontier, searches = nested_frontier(space, limits, screened + starts, tolerance, list(curves.values()),
+                                         budget=budget)
+    candidates = [Candidate(label, j) for label, j in screened + starts]
+    reached = [entry for entry in frontier if entry is not None]
+    if not reached:
         message = (f"max_weight_change = {inputs.max_weight_change:g}: no plan with at most "
                    f"{inputs.rules.max_components} components stays within the change limit of the plan-year baseline")
-        return SearchResult(best=None, frontier=[], candidates=[], forced=forced, unmet=[
+        return SearchResult(best=None, frontier=[], candidates=candidates, forced=forced, unmet=[
             {"rule": "max_weight_change", "amount": None, "message": message, "public_message": message}])
-    if not keeping:
-        closest = min(candidates, key=lambda c: (c.short, -c.margin))
-        message = (f"max_pay_cut = {inputs.rules.max_pay_cut:g} cannot be kept with at most "
-                   f"{inputs.rules.max_components} components inside the curve family: the closest plan still "
-                   f"pays {closest.short} rep(s) below the floor")
-        public = message
-        pay = pay_per_rep(inputs.params, closest.simulation)
-        gap = float(np.maximum(inputs.floor - pay, 0.0).sum())
-        message += f" (together {gap:,.0f} short)"
-        return SearchResult(best=None, frontier=frontier, candidates=candidates, forced=forced,
-                            unmet=[{"rule": "max_pay_cut", "amount": closest.short,
-                                    "message": message, "public_message": public}])
-    best = max(keeping, key=lambda c: (c.within_budget, c.margin))
-    notes = pay_rule_notes(inputs, candidates, best)
-    unmet = []
+    label, best = reached[-1]
+    answer = Candidate(label, best)
+    candidates.append(answer)
+    rows = frontier_rows(frontier, space, limits)
+    unmet, fatal = unmet_rules(inputs, space, limits, answer)
+    if fatal:
+        return SearchResult(best=None, frontier=rows, candidates=candidates, forced=forced, unmet=unmet,
+                            space=space, limits=limits, simulations=space.simulations - spent)
+    prices, price_plans = rule_prices(inputs, space, limits, answer, searches[-1] if searches else None, screened,
+                                      tolerance, list(curves.values())) if inputs.prices else ([], {})
+    return SearchResult(best=answer, frontier=rows, candidates=candidates, unmet=unmet, forced=forced,
+                        prices=prices, price_plans=price_plans, coverage=coverage_rows(space, best, limits), space=space, limits=limits,
+                        simulations=space.simulations - spent,
+                        local=[{"components": n + 1, "simulations": s.simulations, "sweeps": s.sweeps,
+                                "moves": s.moves, "spent": s.spent} for n, s in enumerate(searches) if s is not None])
+
+
+def screen(inputs: SearchInputs, space: PlanSpace, limits: Limits, shaped: list[tuple[str, dict[str, float]]],
+           curves: dict[str, tuple[float, float, float]], levels: np.ndarray) -> list[tuple[str, Judged]]:
+    """Every structure with the lead curve; the best structure per component count with the other
+    curves; the plan in force as it is. Targets scaled per rep by `first_scale`, then raised by one
+    factor where they would not cover the plan."""
+    lead = lead_curve(curves)
+    names = {params: name for name, params in curves.items()}
+
+    def point_of(weights: dict[str, float], curve: tuple[float, float, float]):
+        return make_point("plan", weights, curve, first_scale(family_curve(*curve), levels))
+
+    first = [(f"{label}, {names[lead]}", point_of(weights, lead)) for label, weights in shaped]
+    first = [(label, p) for label, p in first if space.static_problem(p, replace(limits, max_components=len(p.components))) is None]
+    out = list(zip([label for label, _ in first], space.judge([p for _, p in first], limits)))
+    by_count: dict[int, list[tuple[str, Judged]]] = {}
+    for label, j in out:
+        by_count.setdefault(len(j.point.components), []).append((label, j))
+    second = []
+    for count in sorted(by_count):
+        top = best_of([j for _, j in by_count[count]])
+        structure = next(label for label, j in by_count[count] if j is top).rsplit(", ", 1)[0]
+        for name, params in curves.items():
+            if params != lead:
+                second.append((f"{structure}, {name}", point_of(top.point.weight_map, params)))
+    second = [(label, p) for label, p in second if space.static_problem(p, replace(limits, max_components=len(p.components))) is None]
+    out += list(zip([label for label, _ in second], space.judge([p for _, p in second], limits)))
+    if inputs.in_force is not None:
+        point = make_point("in force", inputs.in_force.weights, None, np.ones(len(inputs.params.reps)))
+        if inputs.in_force_sim is not None and point not in space.cache:
+            space.cache[point] = space._score(point, inputs.in_force, inputs.in_force_sim, limits)
+        out.append(("plan in force unchanged", space.judge([point], limits)[0]))
+        # its components and targets on the lead curve (concave, so the judge is an LP; the plan in force's
+        # own curve is often accelerating, a MIP that costs 5–40 LP judgements)
+        on_lead = replace(point, curve=lead, scale_bytes=first_scale(family_curve(*lead), levels).tobytes())
+        if space.static_problem(on_lead, replace(limits, max_components=len(on_lead.components))) is None:
+            out.append((f"the plan in force's components and targets, {names[lead]}", space.judge([on_lead], limits)[0]))
+    return out
+
+
+REBALANCED_STARTS = 2  # per component count, the screen's best plans brought to the floor before one is chosen
+
+
+def nested_frontier(space: PlanSpace, limits: Limits, pool: list[tuple[str, Judged]], tolerance: float,
+                    curve_starts: list[tuple[float, float, float]], *, budget: int = MAX_LOCAL
+                    ) -> tuple[list[tuple[str, Judged] | None], list[Search | None]]:
+    """For n = 1 … max_components: the best plan with at most n components (see the module docstring).
+
+    Per n: the screen's plans with n components, the best REBALANCED_STARTS by margin first brought to
+    the floor by `rebalance` (once there, pay is about the floors' sum, so the margin is what tells
+    them apart), the best of them improved by the local search (`budget` simulations); the plan found
+    for n − 1 tries the pool's components as an n-th (the structure moves alone); the best of the
+    two, and of the plan for n − 1, is the plan for n."""
+    frontier: list[tuple[str, Judged] | None] = []
+    searches: list[Search | None] = []
+    previous: tuple[str, Judged] | None = None
+    for n in range(1, limits.max_components + 1):
+        at_most = replace(limits, max_components=n)
+        mine = [(label, space.judge([j.point], at_most)[0]) for label, j in pool
+                if len(j.point.components) == n and space.static_problem(j.point, at_most) is None]
+        mine.sort(key=lambda lj: -lj[1].simulation.margin)
+        mine = [(label, rebalance(space, j, at_most)) for label, j in mine[:REBALANCED_STARTS]] + mine[REBALANCED_STARTS:]
+        entries: list[tuple[str, Judged]] = []
+        result = None
+        if mine:
+            start = best_of([j for _, j in mine])
+            label = next(label for label, j in mine if j is start)
+            result = improve(space, start, at_most, tolerance=tolerance, curve_starts=curve_starts,
+                             max_simulations=budget)
+            entries.append((label if result.best.point == start.point
+                            else f"{label}, then {len(result.moves)} local moves", result.best))
+        if previous is not None:
+            known = space.judge([previous[1].point], at_most)[0]
+            grown = improve(space, known, at_most, tolerance=tolerance, curve_starts=curve_starts,
+                            max_simulations=max(budget // 4, 4), levels=(0,), families=("structure", "scale"))
+            entries.append((previous[0] if grown.best.point == known.point
+                            else f"{previous[0].split(', then')[0]}, then a component more", grown.best))
+            if result is None:
+                result = grown
+        if not entries:
+            frontier.append(None)
+            searches.append(None)
+            continue
+        best = best_of([j for _, j in entries])
+        previous = next((label, j) for label, j in entries if j is best)
+        frontier.append(previous)
+        searches.append(result)
+    return frontier, searches
+
+
+def frontier_rows(frontier: list[tuple[str, Judged] | None], space: PlanSpace, limits: Limits) -> list[dict]:
+    rows = []
+    for n, entry in enumerate(frontier, start=1):
+        if entry is None:
+            rows.append({"components": n, "plan_components": None, "alignment": None, "margin": None,
+                         "net_margin": None, "pay_cost": None, "within_budget": None, "keeps_rules": None,
+                         "candidate": "no plan with at most this many components keeps the change limit",
+                         "curve": None})
+            continue
+        label, j = entry
+        sim = j.simulation
+        rows.append({"components": n, "plan_components": len(j.point.components),
+                     "alignment": sim.alignment_efficiency, "margin": sim.margin, "net_margin": sim.net_margin,
+                     "pay_cost": sim.pay_cost, "within_budget": j.within_budget, "keeps_rules": j.signable,
+                     "candidate": label, "curve": Candidate(label, j).curve})
+    return rows
+
+
+def coverage_rows(space: PlanSpace, best: Judged, limits: Limits) -> list[dict]:
+    out = []
+    for k, share in best.coverage.items():
+        planned = space.planned.get(k, 0.0)
+        out.append({"component_id": k, "metric": space.metric[k], "products": space.spec[k],
+                    "targets": float(space.open_targets(best.point, k).sum()), "planned": planned,
+                    "coverage": share, "min_quota_coverage": limits.min_coverage})
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Rules the answer cannot keep, and the price of each rule
+
+
+def unmet_rules(inputs: SearchInputs, space: PlanSpace, limits: Limits, answer: Candidate) -> tuple[list[dict], bool]:
+    """The rules the answer leaves unmet, with their amounts; True when no plan keeps the pay-cut rule
+    at all (the recommendation fails: `rules_unmet`)."""
+    rules, best = inputs.rules, answer.judged
+    if not best.keeps_pay_rule:
+        public = (f"max_pay_cut = {rules.max_pay_cut:g} cannot be kept with at most {rules.max_components} "
+                  f"components inside the curve family: the closest plan still pays {best.short} rep(s) below "
+                  f"the floor")
+        return [{"rule": "max_pay_cut", "amount": best.short, "public_message": public,
+                 "message": public + f" (together {best.total_shortfall:,.0f} short)"}], True
+    unmet: list[dict] = []
+    if not best.coverage_ok:
+        unmet.append(coverage_conflict(inputs, space, limits, best))
     if not best.within_budget and inputs.budget is not None:
-        excess = best.simulation.pay_cost - inputs.budget
-        in_force_total = float(inputs.floor.sum()) / (1.0 - inputs.rules.max_pay_cut)
+        sim = best.simulation
+        excess = sim.pay_cost - inputs.budget
+        in_force_total = float(inputs.in_force_pay.sum()) if inputs.in_force_pay is not None else None
+        in_force_text = "" if in_force_total is None else f" (the plan in force pays {in_force_total:,.0f})"
         unmet.append({"rule": "budget", "amount": excess,
-                      "message": f"budget: expected pay {best.simulation.pay_cost:,.0f} exceeds comp_budget_rate × "
-                                 f"planned revenue = {inputs.budget:,.0f} by {excess:,.0f} (the plan in force pays "
-                                 f"{in_force_total:,.0f}); no plan found within max_pay_cut = "
-                                 f"{inputs.rules.max_pay_cut:g} pays less",
+                      "message": f"budget: expected pay {sim.pay_cost:,.0f} exceeds comp_budget_rate × planned revenue "
+                                 f"= {inputs.budget:,.0f} by {excess:,.0f}{in_force_text}; no plan found within "
+                                 f"max_pay_cut = {rules.max_pay_cut:g} pays less",
                       "public_message": "budget: the expected pay exceeds comp_budget_rate × planned revenue; no plan "
-                                        f"found within max_pay_cut = {inputs.rules.max_pay_cut:g} pays less (the "
-                                        "amounts are pay figures: approver and admin)"})
-    return SearchResult(best=best, frontier=frontier, candidates=candidates, unmet=unmet, forced=forced, notes=notes)
+                                        f"found within max_pay_cut = {rules.max_pay_cut:g} pays less (the amounts "
+                                        "are pay figures: approver and admin)"})
+    return unmet, False
 
 
-def pay_rule_notes(inputs: SearchInputs, candidates: list[Candidate], best: Candidate) -> list[dict]:
-    """When a plan with a better simulated margin failed only the pay-cut rule: how far it was."""
-    better = [c for c in candidates if not c.keeps_pay_rule and c.components <= inputs.rules.max_components
-              and c.margin > best.margin + 1e-6]
-    if not better:
-        return []
-    top = max(better, key=lambda c: c.margin)
-    pay = pay_per_rep(inputs.params, top.simulation)
+def coverage_conflict(inputs: SearchInputs, space: PlanSpace, limits: Limits, best: Judged) -> dict:
+    """min_quota_coverage against max_pay_cut: how far the quotas fall short when every rep keeps their
+    pay, and what covering the plan would cut (the answer with its short components' targets raised
+    to the coverage, simulated)."""
+    rules = inputs.rules
+    lowest = min(best.coverage.items(), key=lambda kv: kv[1])
+    covered = space.judge([cover(space, best.point, limits.min_coverage)], limits)[0]
+    reference = inputs.in_force_pay if inputs.in_force_pay is not None else limits.floor
     with np.errstate(divide="ignore", invalid="ignore"):
-        cut = np.where(inputs.floor > 0, pay / (inputs.floor / (1.0 - inputs.rules.max_pay_cut)) - 1.0, 0.0)
-    message = (f"max_pay_cut binds: the best plan found (alignment {top.simulation.alignment_efficiency or 0:.3f} "
-               f"against {best.simulation.alignment_efficiency or 0:.3f}) cuts the pay of {top.short} rep(s) by more "
-               f"than {inputs.rules.max_pay_cut:.0%} (worst {-float(np.min(cut)):.1%}) after lowering their targets")
-    return [{"rule": "max_pay_cut", "amount": top.short, "message": message, "public_message": message}]
+        cut = np.where(reference > 0, 1.0 - covered.pay / reference, 0.0)
+    losing = cut > rules.max_pay_cut + 1e-9
+    worst = float(cut.max()) if len(cut) else 0.0
+    public = (f"min_quota_coverage = {limits.min_coverage:g} cannot be kept with max_pay_cut = {rules.max_pay_cut:g}: "
+              f"keeping every rep's expected pay within {rules.max_pay_cut:.0%} of the plan in force, the quotas of "
+              f"{lowest[0]} cover {lowest[1]:.0%} of the plan; covering {limits.min_coverage:.0%} would cut the pay "
+              f"of {int(losing.sum())} rep(s) by more than {rules.max_pay_cut:.0%} (worst {worst:.0%})")
+    return {"rule": "min_quota_coverage", "conflict": "max_pay_cut", "amount": best.coverage_deficit,
+            "component_id": lowest[0], "coverage": lowest[1], "reps_cut": int(losing.sum()), "worst_cut": worst,
+            "shortfall": covered.total_shortfall, "public_message": public,
+            "message": public + f", together {covered.total_shortfall:,.0f} below the floor"}
+
+
+PRICE_SIMULATIONS = 16  # at most this many simulations for one rule's price (a price is "at least" that much)
+# (at scale a quarter of the local search's budget: MIN_LOCAL // 4 = 3 at 1,000 reps)
+PRICE_MOVES = {"max_components": ("structure", "weights"), "max_pay_cut": ("scale", "weights"),
+               "min_quota_coverage": ("scale", "weights", "curve"), "max_weight_change": ("weights", "structure"),
+               "curve_family": ("curve",)}  # the moves a lifted rule frees
+
+
+def lifted(limits: Limits, rule: str, space: PlanSpace) -> tuple[Limits, object] | None:
+    """The limits with one rule lifted, and the value it is lifted to; None when the rule does not apply."""
+    if rule == "max_components":
+        return replace(limits, max_components=len(space.base["plan"])), len(space.base["plan"])
+    if rule == "max_pay_cut":
+        return replace(limits, floor=np.zeros_like(limits.floor)), 1.0
+    if rule == "min_quota_coverage":
+        return replace(limits, min_coverage=0.0), 0.0
+    if rule == "max_weight_change":
+        return (None if limits.max_weight_change is None else (replace(limits, max_weight_change=None), 1.0))
+    if rule == "curve_family":
+        return replace(limits, family=WIDE_FAMILY), WIDE_FAMILY.to_dict()
+    raise ValueError(rule)
+
+
+def rule_value(inputs: SearchInputs, limits: Limits, rule: str):
+    return {"max_components": limits.max_components, "max_pay_cut": inputs.rules.max_pay_cut,
+            "min_quota_coverage": limits.min_coverage, "max_weight_change": limits.max_weight_change,
+            "curve_family": limits.family.to_dict()}[rule]
+
+
+def at_limit(space: PlanSpace, limits: Limits, judged: Judged, rule: str) -> bool:
+    """Whether the plan sits on the rule's limit (so that lifting it may free a move)."""
+    point = judged.point
+    if rule == "max_components":
+        return len(point.components) >= limits.max_components
+    if rule == "max_pay_cut":
+        return bool(np.any((limits.floor > 0) & (judged.pay <= limits.floor * 1.01)))
+    if rule == "min_quota_coverage":
+        return any(c <= limits.min_coverage + COVERAGE_SLACK for c in judged.coverage.values())
+    if rule == "max_weight_change":
+        if limits.max_weight_change is None or not space.baseline:
+            return False
+        weights = point.weight_map
+        return any(abs(abs(weights.get(k, 0.0) - space.baseline.get(k, 0.0)) - limits.max_weight_change) < 1e-6
+                   for k in set(weights) | set(space.baseline))
+    if rule == "curve_family":
+        if point.curve is None:
+            return False
+        fam = limits.family
+        t, slope, cap = point.curve
+        return (abs(t - fam.threshold[1]) < 1e-9 or abs(slope - fam.slope_above_target[1]) < 1e-9
+                or abs(cap - fam.cap[1]) < 1e-9 or abs(cap - fam.cap[0]) < 1e-9 and slope > 0)
+    return False
+
+
+COVERAGE_SLACK = 0.005  # a component this close to min_quota_coverage sits on the rule
+
+
+def rule_prices(inputs: SearchInputs, space: PlanSpace, limits: Limits, answer: Candidate, final: Search | None,
+                screened: list[tuple[str, Judged]], tolerance: float,
+                curve_starts: list[tuple[float, float, float]]) -> tuple[list[dict], dict[str, Plan]]:
+    """What each rule costs: the best objective found with that rule lifted, from the answer (and from
+    the screen's plans only that rule rejected), minus the answer's. Never negative: the answer keeps
+    the lifted rules too. A rule that blocked no move of the answer's last sweep is priced 0 without
+    searching (lifting it frees no move the search tried)."""
+    out, plans = [], {}
+    blocked = final.blocked if final is not None else {}
+    base = answer.judged
+    blocks = len(inputs.params.reps) * len(inputs.params.open_index)
+    price_budget = int(min(PRICE_SIMULATIONS, max(3, LOCAL_BLOCKS // max(blocks, 1) // 4)))
+    plan_margin = inputs.plan_margin or 0.0
+    objective = "margin" if inputs.rules.objective == MARGIN else "net margin"
+    for rule in PRICED_RULES:
+        lift = lifted(limits, rule, space)
+        if lift is None:
+            continue
+        free, value = lift
+        if not base.coverage_ok:  # a conflict: priced at the coverage the answer reaches, so that the
+            # objective alone compares (the answer keeps the lifted limits; the price cannot be negative)
+            free = replace(free, min_coverage=min(free.min_coverage, min(base.coverage.values())))
+        others = [space.judge([j.point], free)[0] for _, j in screened
+                  if space.static_problem(j.point, free) is None]
+        others = [j for j in others if better(j, space.judge([base.point], free)[0], tolerance)]
+        start = best_of([space.judge([base.point], free)[0]] + others)
+        searched = bool(blocked.get(rule, 0)) or start.point != base.point or at_limit(space, limits, base, rule)
+        found = (improve(space, start, free, tolerance=tolerance, max_simulations=price_budget,
+                         curve_starts=curve_starts, levels=(0,), families=PRICE_MOVES[rule]).best
+                 if searched else start)
+        price = max(found.objective - base.objective, 0.0)
+        share = price / plan_margin if plan_margin > 0 else None
+        text = (f"{rule} costs {price:,.0f} of {objective}" + (f" ({share:.2%} of plan margin)" if share is not None else "")
+                if price > 0 else f"{rule} costs nothing here: lifting it " +
+                ("frees no move the search tried" if not searched else "finds no better plan"))
+        out.append({"rule": rule, "value": rule_value(inputs, limits, rule), "lifted": value,
+                    "objective": base.objective, "objective_lifted": found.objective, "price": price,
+                    "price_share": share, "searched": searched, "blocked_moves": int(blocked.get(rule, 0)),
+                    "lifted_plan": {"components": len(found.point.components),
+                                    "alignment": found.simulation.alignment_efficiency,
+                                    "margin": found.simulation.margin, "net_margin": found.simulation.net_margin,
+                                    "pay_cost": found.simulation.pay_cost},
+                    "message": text,
+                    "public_message": (f"{rule} binds (its price is a pay figure: approver and admin)"
+                                       if price > 0 and inputs.rules.objective != MARGIN else text)})
+        plans[rule] = found.plan
+    return out, plans

@@ -82,14 +82,28 @@ def test_the_recommendation_aligns_with_one_component_and_keeps_the_pay(default_
     assert frontier[1]["alignment"] == pytest.approx(1.0)
 
 
-def test_without_the_pay_rule_the_pay_falls_to_pay_at_target():
+def test_without_the_pay_rule_the_margin_objective_pays_at_target():
     dataset = dataset_from_tables(rules_tables())
-    rec = recommend(dataset, rules=Rules(max_pay_cut=0.99))
+    rec = recommend(dataset, rules=Rules(max_pay_cut=0.99, objective="margin"))
     assert rec.alignment["recommended"] == pytest.approx(1.0)
-    # targets cascaded from the plan: attainment 1, pay = tvp per period
+    # targets cascaded from the plan: attainment 1, pay = tvp per period (pay costs nothing to this objective)
     assert rec.pay_impact["reps"][0]["recommended_pay"] == pytest.approx(TVP * len(PERIODS), rel=1e-6)
     assert rec.pay_impact["max_cut"] == pytest.approx(-0.5, rel=1e-6)
     assert rec.pay_impact["losers"] == 1 and rec.pay_impact["winners"] == 0
+    assert rec.objective == {"name": "margin", "value": pytest.approx(rec.simulations["recommended"].margin)}
+
+
+def test_without_the_pay_rule_net_margin_raises_the_targets_and_keeps_the_mix():
+    dataset = dataset_from_tables(rules_tables())
+    rec = recommend(dataset, rules=Rules(max_pay_cut=0.99))
+    sim = rec.simulations["recommended"]
+    assert rec.alignment["recommended"] == pytest.approx(1.0)  # the same orders: B = 4, A = 6
+    # the same margin for less pay: the targets go up (the scale of the rep above 1), pay below pay at target
+    assert rec.pay_impact["reps"][0]["recommended_pay"] < TVP * len(PERIODS) - 1e-6
+    assert rec.target_scale["scale"].iloc[0] > 1.0
+    assert rec.objective["value"] == pytest.approx(sim.margin - sim.pay_cost)
+    margin_first = recommend(dataset, rules=Rules(max_pay_cut=0.99, objective="margin"))
+    assert sim.net_margin > margin_first.simulations["recommended"].net_margin
 
 
 def test_max_components_binds():
@@ -133,8 +147,9 @@ def test_budget_unmet_is_reported_with_the_amount_and_the_pay_rule_kept():
     budget = 0.01 * rec.plan_result.revenue
     recommended = rec.simulations["recommended"]
     assert recommended.pay_cost > budget
-    assert rec.unmet == [pytest.approx({**rec.unmet[0], "amount": recommended.pay_cost - budget})]
-    assert rec.unmet[0]["rule"] == "budget" and "budget" in rec.binding
+    unmet = {u["rule"]: u for u in rec.unmet}
+    assert unmet["budget"] == pytest.approx({**unmet["budget"], "amount": recommended.pay_cost - budget})
+    assert "budget" in rec.binding
     assert rec.pay_impact["max_cut"] >= -0.05 - 1e-9
 
 
@@ -207,6 +222,9 @@ def test_cli_exit_1_names_the_rule_that_cannot_be_met(tmp_path):
     ("--curve-threshold", "-0.1,0.5", "curve_threshold"),
     ("--curve-slope-above-target", "2,1", "curve_slope_above_target"),
     ("--max-weight-change", "-1", "max_weight_change"),
+    ("--min-quota-coverage", "1.2", "min_quota_coverage"),
+    ("--min-quota-coverage", "-0.5", "min_quota_coverage"),
+    ("--objective", "profit", "objective"),
 ])
 def test_cli_bad_rule_flags_exit_2_naming_the_key(tmp_path, flag, value, key):
     folder = write(tmp_path, rules_tables())
@@ -220,6 +238,7 @@ def test_cli_bad_rule_flags_exit_2_naming_the_key(tmp_path, flag, value, key):
     ("max_components", 0), ("max_components", 1.5), ("max_components", "four"), ("max_pay_cut", 1.0),
     ("max_pay_cut", -0.01), ("curve_threshold", [0.5, 0.1]), ("curve_threshold", [-0.1, 0.5]),
     ("curve_cap", [0.5, 2.0]), ("curve_slope_above_target", [0, -1]), ("curve_cap", "wide"),
+    ("min_quota_coverage", 2), ("min_quota_coverage", "most"), ("objective", "profit"), ("objective", 3),
 ])
 def test_company_yaml_bad_rules_name_the_key(key, value):
     tables = rules_tables(company={key: value})
@@ -234,6 +253,9 @@ def test_company_yaml_rules_are_read():
     rules = dataset.company.rules
     assert (rules.max_components, rules.max_pay_cut, rules.curve_family.cap) == (2, 0.1, (1.0, 2.0))
     assert Rules() == dataset_from_tables(rules_tables()).company.rules
+    other = dataset_from_tables(rules_tables(company={"objective": "margin", "min_quota_coverage": 0.8})).company.rules
+    assert (other.objective, other.min_quota_coverage) == ("margin", 0.8)
+    assert (Rules().objective, Rules().min_quota_coverage) == ("net_margin", 0.9)
 
 
 @pytest.mark.slow

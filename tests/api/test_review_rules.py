@@ -51,13 +51,22 @@ def test_pay_impact_only_for_approver_and_admin(database_url, tmp_path):
     for role in ("viewer", "analyst"):
         assert seen[role]["pay_visible"] is False and seen[role]["pay_impact"] is None
         assert all(row["pay_cost"] is None for row in seen[role]["frontier"])
-        assert all(set(c) <= {"kind", "component_id", "rep_id", "attainment", "before", "after", "reason"}
+        assert all(set(c) <= {"kind", "component_id", "rep_id", "attainment", "before", "after", "cause", "reason"}
                    for c in seen[role]["changes"])  # targets and weights, no money paid
+        # net margin is margin − pay: withheld with the pay, and so are the prices of the rules
+        assert all(row["net_margin"] is None for row in seen[role]["frontier"])
+        assert seen[role]["objective"] == {"name": "net_margin", "value": None}
+        assert all(set(p) <= {"rule", "value", "lifted", "binds", "message"} for p in seen[role]["rule_prices"])
+        assert seen[role]["coverage"] and all(c["coverage"] > 0 for c in seen[role]["coverage"])
     for role in ("approver", "admin"):
         impact = seen[role]["pay_impact"]
         assert seen[role]["pay_visible"] is True and impact["reps"][0]["rep_id"] == "r1"
         assert impact["max_cut"] >= -0.05 - 1e-9 and impact["losers"] + impact["winners"] <= 1
         assert seen[role]["frontier"][0]["pay_cost"] > 0
+        frontier = seen[role]["frontier"][0]
+        assert frontier["net_margin"] == frontier["margin"] - frontier["pay_cost"]
+        assert seen[role]["objective"]["value"] is not None
+        assert all(p["price"] >= 0 for p in seen[role]["rule_prices"])
     assert seen["viewer"]["frontier"][0]["alignment"] == seen["approver"]["frontier"][0]["alignment"]
     assert seen["viewer"]["attribution"]["markets"][0]["sentence"].startswith("Market ")
     assert seen["viewer"]["rules"]["max_components"] == 4
@@ -99,6 +108,10 @@ BAD_OVERRIDES = [
     ({"curve_threshold": [-0.1, 0.3]}, "curve_threshold"),
     ({"curve_slope_above_target": [0.0, 1.0, 2.0]}, "curve_slope_above_target"),
     ({"max_weight_change": -0.1}, "max_weight_change"),
+    ({"min_quota_coverage": 1.5}, "min_quota_coverage"),
+    ({"min_quota_coverage": -0.1}, "min_quota_coverage"),
+    ({"objective": "profit"}, "objective"),
+    ({"objective": 1}, "objective"),
 ]
 
 
