@@ -270,6 +270,8 @@ class AdjustmentRow(BaseModel):
     in_force: float | None = Field(None, description="Target in force.")
     recommended: float | None = Field(None, description="Recommended target.")
     delta: float | None = Field(None, description="recommended − in_force.")
+    cause: str | None = Field(None, description="What moves the target most: assumptions, replanning, "
+                              "pay_cut_repair, target_level, coverage, new_component, dropped or unchanged.")
     reason: str = Field("", description="Why the target moves.")
 
 
@@ -285,7 +287,8 @@ class WeightChangeRow(BaseModel):
 class AdjustmentsPublic(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"review_id": 1, "count": 1, "total": 1, "offset": 0, "data": [
         {"rep_id": "R25", "market_id": "south", "component_id": "revenue", "period": "2026-04", "in_force": 151000.0, "recommended": 98000.0,
-         "delta": -53000.0, "reason": "re-planned from the plan LP under assumptions 'south-freeze'"}],
+         "delta": -53000.0, "cause": "assumptions",
+         "reason": "re-planned from the plan LP under assumptions 'south-freeze'"}],
         "weight_changes": [{"component_id": "revenue", "metric": "revenue", "products": "*", "in_force": 0.7,
                             "recommended": 0.4, "delta": -0.3}]}]})
 

@@ -30,8 +30,9 @@ from models.rules import parse_rules
 
 router = APIRouter(prefix="/v1/reviews", tags=["reviews"], responses={**ERRORS, **NOT_FOUND})
 
-CSV_EXAMPLE = ("rep_id,market_id,component_id,period,in_force,recommended,delta,reason\n"
-               "R25,south,revenue,2026-04,151000.0,98000.0,-53000.0,market south demand × 0.5 from 2026-04\n")
+CSV_EXAMPLE = ("rep_id,market_id,component_id,period,in_force,recommended,delta,cause,reason\n"
+               "R25,south,revenue,2026-04,151000.0,98000.0,-53000.0,assumptions,"
+               "re-planned from the plan LP under assumptions 'south-freeze'\n")
 
 
 def decision_public(row: DecisionRow | None) -> DecisionPublic | None:

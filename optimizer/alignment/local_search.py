@@ -1,7 +1,8 @@
 """The local search that finishes every recommendation (DESIGN.md §4.9): the exact simulation as the judge.
 
 A plan the search can reach is a `Point` in a few coordinates over a *base* — the pool's targets
-cascaded from the plan LP (`"plan"`), or the plan in force's own targets (`"in force"`):
+cascaded from the plan LP (`"plan"`), or the plan in force's own targets (`"in force"`; a pool
+component it does not have takes the plan LP's):
 
     components S with weights ω (Σω = 1),  a payout curve (a family member (t, s, c), or the base's own),
     a target level β_k per component,      a target scale α_r per rep,
@@ -9,24 +10,22 @@ cascaded from the plan LP (`"plan"`), or the plan in force's own targets (`"in f
     T[r,k,t] = α_r · β_k · base_k[r,t]  in every open period (closed periods keep the plan in force's).
 
 `PlanSpace` turns a point into a `Plan`, checks the rules that need no simulation (component count,
-weights within `max_weight_change` of the plan-year baseline, the curve inside its family, quota
-coverage — Σ_{r,t} T[r,k,t] ≥ min_quota_coverage × the planned metric Σ_{r,t} base_k of the plan LP)
-and judges points with the exact simulation: pay per rep against the floor, net margin (margin −
-pay) or margin, the budget. `Judged.key` orders points lexicographically: quotas covered, then the
-least pay short of the floor (the pay-cut rule, so that a search from an infeasible start first
-restores it), then within the budget, then the objective.
+weights within `max_weight_change` of the plan-year baseline, the curve inside its family), measures
+the quotas' coverage (Σ_{r,t} T[r,k,t] against the planned metric Σ_{r,t} base_k of the plan LP) and
+judges points with the exact simulation (cached by point): pay per rep against the floor, net margin
+(margin − pay) or margin, the budget. `better` orders points lexicographically: the pay-cut rule (a
+search from an infeasible start first restores it), the quotas' coverage, the budget, the objective.
 
-`improve` is a pattern search over moves, each judged by the exact simulation: a weight shifted
-between two components, one component's target level × (1 ± δ), the curve's cap, slope or
-threshold moved inside the family, the target scale of every rep moved at once where it pays that
-rep's own contribution (reps are independent problems but for the market scaling: the combined move
-is simulated before it is taken), a component swapped for, or added from, the pool's best-ranked,
-or dropped. The moves whose margin promises most are judged again with every rep's targets
-rebalanced to the floor (`rebalance`): under the floor the pay is pinned, so what a move is worth
-is mostly its margin. A move is taken when it improves the key
-by more than `tolerance` (0.05 % of plan margin); the search stops when no move at any step size
-does — that is its certificate of a local optimum. Moves a rule blocked are counted per rule
-(`Search.blocked`): a rule that blocked nothing in the final sweep costs nothing locally.
+`improve` is a pattern search over moves, each judged by the exact simulation: the target scale of
+every rep moved at once where it pays that rep's own contribution (`scale_move`: reps are independent
+problems but for the market scaling, so the combined move is simulated before it is taken), a weight
+moved against the others, one component's targets × (1 ± δ), the curve's cap or slope, and a
+component swapped for, or added from, the pool's best-ranked, or dropped. The move whose margin
+promises most per family is judged again with every rep's targets brought back to the floor
+(`rebalance`): under the floor the pay is pinned, so what a move is worth is mostly its margin. A
+move is taken when it beats the current point by more than `tolerance` (0.05 % of plan margin); the
+search ends when a certificate pass — every family at every step level — finds none, or when its
+budget of simulations is spent. Moves a rule blocked are counted per rule (`Search.blocked`).
 """
 
 from __future__ import annotations
@@ -53,7 +52,6 @@ SCALE_BOUNDS = (0.05, 5.0)  # α: a rep's targets between 5 % and 500 % of the b
 LEVEL_BOUNDS = (0.3, 2.0)  # β: a component's targets between 30 % and 200 % of the base
 HEADROOM = 1.002  # a repair aims this far above the floor: market scaling between reps can move pay a little
 SHORT_TOLERANCE = 0.01  # a rep a cent below the floor is short
-WORST_STEP = 0.001  # shares of a floor not paid are compared in steps of 0.1 %
 STEPS = {  # per step level: weight shift, level factor, cap, slope, threshold, rep scale
     0: {"weight": 0.10, "level": 0.10, "cap": 0.20, "slope": 0.25, "threshold": 0.10, "scale": 0.06},
     1: {"weight": 0.03, "level": 0.04, "cap": 0.05, "slope": 0.10, "threshold": 0.05, "scale": 0.02},
@@ -145,16 +143,17 @@ class Judged:
 
 def better(a: Judged, b: Judged, tolerance: float) -> bool:
     """Whether `a` beats `b` by more than `tolerance` in the search's lexicographic order: the least
-    worst share of a rep's floor not paid (in steps of 0.1 %, so that the order stays transitive) and
-    the least pay short of the floors in all (the pay-cut rule: a search from an infeasible start
-    first restores it); the quotas covering min_coverage; within the budget; the objective.
+    pay short of the floors (the pay-cut rule: a plan that keeps it before any that does not, then the
+    least pay short in all, more than a unit of money apart — a search from an infeasible start first
+    restores it); the quotas covering min_coverage; within the budget; the
+    objective.
 
     Coverage and budget are kept where a plan keeps them and named with their amounts where none
     does (the search then maximizes the objective among the plans that keep the floor), so loosening
     a rule never trades the objective for a rule that is unmet anyway.
     """
-    if _bucket(a.worst_short, WORST_STEP) != _bucket(b.worst_short, WORST_STEP):
-        return a.worst_short < b.worst_short
+    if a.keeps_pay_rule != b.keeps_pay_rule:
+        return a.keeps_pay_rule
     if abs(a.total_shortfall - b.total_shortfall) > 1.0:
         return a.total_shortfall < b.total_shortfall
     if a.coverage_ok != b.coverage_ok:
@@ -162,11 +161,6 @@ def better(a: Judged, b: Judged, tolerance: float) -> bool:
     if a.within_budget != b.within_budget:
         return a.within_budget
     return a.objective > b.objective + tolerance
-
-
-def _bucket(value: float, step: float) -> int:
-    """Shares counted in whole steps (ceil), so that the order stays transitive."""
-    return int(math.ceil(value / step - 1e-9)) if value > 0 else 0
 
 
 def best_of(judged: Sequence[Judged]) -> Judged | None:
@@ -659,8 +653,9 @@ def rebalance(space: PlanSpace, start: Judged, limits: Limits, *, rounds: int = 
     """Every rep's target scale brought to where the rep's expected pay sits at the floor.
 
     First the reps short of the floor (their targets lowered: the pay-cut rule), up to `rounds`
-    judgements, each aiming a little further above the floor (the reps of a market interact through
-    the market scaling, so a rep a step brings to the floor may be pushed back below it); then, under
+    judgements, each aiming 1 % further above the floor (the reps of a market interact through the
+    market scaling, so a rep a step brings to the floor may be pushed back below it), taken while it
+    leaves less pay short or a tenth fewer reps short; then, under
     the net-margin objective (pay above the floor is money the company keeps) or while the quotas
     fall short of min_coverage, the reps paid above the floor give half of the way back (their
     targets raised), and a rep that gives back too much returns to its last scale. Each step is a
@@ -674,13 +669,13 @@ def rebalance(space: PlanSpace, start: Judged, limits: Limits, *, rounds: int = 
             break
         scale, pay = current.point.scale, np.maximum(current.pay, 1e-9)
         short = current.shortfall > 0
-        goal = limits.floor * (headroom + 0.003 * round_)
+        goal = limits.floor * (headroom + 0.01 * round_)
         ratio = np.clip(goal / pay, 1.0, 4.0)
         wanted = np.where(short, scale * np.power(ratio, 1.0 / _elasticity(scale, pay, previous)), scale)
         judged = space.judge([current.point.with_scale(wanted)], limits)[0]
         previous = (scale, current.pay)
-        if better(judged, current, 0.0):
-            current = judged
+        if better(judged, current, 0.0) or judged.short < 0.9 * current.short:
+            current = judged  # fewer reps short is progress even when the few left are further below
         elif round_ > 0:
             break
     if not current.keeps_pay_rule or (space.objective == MARGIN and current.coverage_ok):

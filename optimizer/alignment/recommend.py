@@ -285,6 +285,7 @@ def recommend(
             inputs.starts, inputs.space = [tight.best.judged], tight.space
     found = search(inputs)
     tracker.enter("selection", 0.95)
+    clock = time.perf_counter()
     simulations = baseline_simulations(dataset, params, orders, inputs.pay_scale, in_force_sim, evaluate)
     if memo is not None:
         logger.info("simulations: %d batches solved, %d taken from the memo (%d kept, %.0f MB)",
@@ -320,6 +321,7 @@ def recommend(
                  if name in simulations}
     attribution = market_attribution(dataset, assumptions, parent, params, plan_result, in_force_sim, options,
                                      memo=memo)
+    logger.info("recommend: baselines, outputs and attribution in %.1f s", time.perf_counter() - clock)
     tracker.enter("selection", 1.0)
     objective_name = "margin" if rules.objective == MARGIN else "net margin"
     return Recommendation(

@@ -35,6 +35,7 @@ take them in one place. Why loosening a rule never lowers the answer: docs/align
 from __future__ import annotations
 
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Callable
@@ -58,17 +59,18 @@ from optimizer.solve import OPTIMAL
 logger = logging.getLogger(__name__)
 
 LP_CURVES = {"capped at target": ((0.0, 0.0), (1.0, 1.0)), "linear": ((0.0, 0.0), (1.0, 1.0), (1000.0, 1000.0))}
-EPSILONS = (0.02, 0.25)  # strict margins (share of pay at target per selling hour)
+EPSILONS = (0.02,)  # strict margins (share of pay at target per selling hour); 0.25 too gave no answer the
+# local search did not reach from these, for twice the incentive LPs (half a 1,000-rep recommendation's LP time)
 WEIGHT_TOLERANCE = 1e-6
 LOCAL_TOLERANCE = 0.0005  # a move must gain more than this share of plan margin (0.05 %)
 MIP_BLOCKS = 0  # above this many (rep, period) blocks the search leaves curves that make the judge a MIP
 # (a MIP judgement costs 20–40 LP ones: 0.6 s against 0.02 s on the sample), so by default it explores the
 # family's concave members (threshold 0, slope ≤ 1 above target); the plan in force keeps its own curve
 WIDE_FAMILY = CurveFamily(threshold=(0.0, 0.9), slope_above_target=(0.0, 4.0), cap=(1.0, 10.0))
-# The local search's simulations per component count: about LOCAL_BLOCKS (rep, period) blocks judged,
-# within [MIN_LOCAL, MAX_LOCAL] simulations (sample: 110; 200 reps × 9 months: 27; 1,000 × 9: 12). A count
-# of simulations, not of seconds, so that the answer does not depend on the machine or the workers.
-LOCAL_BLOCKS, MIN_LOCAL, MAX_LOCAL = 50_000, 12, 110
+# The local search's simulations per component count: MAX_LOCAL at the sample's 450 (rep, period) blocks,
+# falling with the square root of the blocks, at least MIN_LOCAL (200 reps × 9 months: 15; 1,000 × 9: 8).
+# A count of simulations, not of seconds, so that the answer does not depend on the machine or the workers.
+LOCAL_REFERENCE_BLOCKS, MIN_LOCAL, MAX_LOCAL = 450, 8, 30
 PRICED_RULES = ("max_components", "max_pay_cut", "min_quota_coverage", "max_weight_change", "curve_family")
 
 
@@ -380,6 +382,11 @@ def plan_space(inputs: SearchInputs, rank: list[str]) -> PlanSpace:
                      evaluate=inputs.evaluate, plan_margin=inputs.plan_margin, rank=rank)
 
 
+def local_budget(blocks: int) -> int:
+    """The local search's simulations per component count for a company of `blocks` (rep, period) blocks."""
+    return int(np.clip(round(MAX_LOCAL * (LOCAL_REFERENCE_BLOCKS / max(blocks, 1)) ** 0.5), MIN_LOCAL, MAX_LOCAL))
+
+
 def search(inputs: SearchInputs) -> SearchResult:
     """Candidates under the rules, improved by the local search and judged by the exact simulation:
     the best, the frontier, the coverage of its quotas and the price of each rule."""
@@ -395,17 +402,25 @@ def search(inputs: SearchInputs) -> SearchResult:
     blocks = len(inputs.params.reps) * len(inputs.params.open_index)
     allow_mip = blocks <= MIP_BLOCKS
     limits = limits_of(inputs, allow_mip=allow_mip)
+    clock = time.perf_counter()
     shaped, rank = structures(inputs)
     space = plan_space(inputs, rank)
     spent = space.simulations
+    logger.info("search: %d structures in %.1f s", len(shaped), time.perf_counter() - clock)
     tolerance = LOCAL_TOLERANCE * max(inputs.plan_margin or 0.0, 0.0)
     levels = needed_levels(inputs)
     curves = candidate_curves(inputs, levels, allow_mip=allow_mip)
+    clock = time.perf_counter()
     screened = screen(inputs, space, limits, shaped, curves, levels)
+    logger.info("search: screen of %d plans in %.1f s (%d simulations)", len(screened), time.perf_counter() - clock,
+                space.simulations - spent)
     starts = [("the answer under the stricter rules", j) for j in inputs.starts]
-    budget = int(np.clip(LOCAL_BLOCKS // max(blocks, 1), MIN_LOCAL, MAX_LOCAL))
+    budget = local_budget(blocks)
+    clock, before = time.perf_counter(), space.simulations
     frontier, searches = nested_frontier(space, limits, screened + starts, tolerance, list(curves.values()),
-                                         budget=budget)
+                                         budget=budget, starts=1 if blocks >= LARGE_BLOCKS else REBALANCED_STARTS)
+    logger.info("search: frontier in %.1f s (%d simulations, budget %d per count)", time.perf_counter() - clock,
+                space.simulations - before, budget)
     candidates = [Candidate(label, j) for label, j in screened + starts]
     reached = [entry for entry in frontier if entry is not None]
     if not reached:
@@ -421,8 +436,10 @@ def search(inputs: SearchInputs) -> SearchResult:
     if fatal:
         return SearchResult(best=None, frontier=rows, candidates=candidates, forced=forced, unmet=unmet,
                             space=space, limits=limits, simulations=space.simulations - spent)
+    clock, before = time.perf_counter(), space.simulations
     prices, price_plans = rule_prices(inputs, space, limits, answer, searches[-1] if searches else None, screened,
                                       tolerance, list(curves.values())) if inputs.prices else ([], {})
+    logger.info("search: prices in %.1f s (%d simulations)", time.perf_counter() - clock, space.simulations - before)
     return SearchResult(best=answer, frontier=rows, candidates=candidates, unmet=unmet, forced=forced,
                         prices=prices, price_plans=price_plans, coverage=coverage_rows(space, best, limits), space=space, limits=limits,
                         simulations=space.simulations - spent,
@@ -470,14 +487,16 @@ def screen(inputs: SearchInputs, space: PlanSpace, limits: Limits, shaped: list[
 
 
 REBALANCED_STARTS = 2  # per component count, the screen's best plans brought to the floor before one is chosen
+START_ROUNDS = 5  # rebalancing rounds for a start (the local search's rep scales go on from there)
+LARGE_BLOCKS = 4_000  # from this many (rep, period) blocks on, one start per count (each costs up to 10 simulations)
 
 
 def nested_frontier(space: PlanSpace, limits: Limits, pool: list[tuple[str, Judged]], tolerance: float,
-                    curve_starts: list[tuple[float, float, float]], *, budget: int = MAX_LOCAL
-                    ) -> tuple[list[tuple[str, Judged] | None], list[Search | None]]:
+                    curve_starts: list[tuple[float, float, float]], *, budget: int = MAX_LOCAL,
+                    starts: int = REBALANCED_STARTS) -> tuple[list[tuple[str, Judged] | None], list[Search | None]]:
     """For n = 1 … max_components: the best plan with at most n components (see the module docstring).
 
-    Per n: the screen's plans with n components, the best REBALANCED_STARTS by margin first brought to
+    Per n: the screen's plans with n components, the best `starts` by margin first brought to
     the floor by `rebalance` (once there, pay is about the floors' sum, so the margin is what tells
     them apart), the best of them improved by the local search (`budget` simulations); the plan found
     for n − 1 tries the pool's components as an n-th (the structure moves alone); the best of the
@@ -490,7 +509,7 @@ def nested_frontier(space: PlanSpace, limits: Limits, pool: list[tuple[str, Judg
         mine = [(label, space.judge([j.point], at_most)[0]) for label, j in pool
                 if len(j.point.components) == n and space.static_problem(j.point, at_most) is None]
         mine.sort(key=lambda lj: -lj[1].simulation.margin)
-        mine = [(label, rebalance(space, j, at_most)) for label, j in mine[:REBALANCED_STARTS]] + mine[REBALANCED_STARTS:]
+        mine = [(label, rebalance(space, j, at_most, rounds=START_ROUNDS, give_back=1)) for label, j in mine[:starts]] + mine[starts:]
         entries: list[tuple[str, Judged]] = []
         result = None
         if mine:
@@ -602,7 +621,7 @@ def coverage_conflict(inputs: SearchInputs, space: PlanSpace, limits: Limits, be
 
 
 PRICE_SIMULATIONS = 16  # at most this many simulations for one rule's price (a price is "at least" that much)
-# (at scale a quarter of the local search's budget: MIN_LOCAL // 4 = 3 at 1,000 reps)
+# (and at most half the local search's budget per count: 4 at 1,000 reps)
 PRICE_MOVES = {"max_components": ("structure", "weights"), "max_pay_cut": ("scale", "weights"),
                "min_quota_coverage": ("scale", "weights", "curve"), "max_weight_change": ("weights", "structure"),
                "curve_family": ("curve",)}  # the moves a lifted rule frees
@@ -668,7 +687,7 @@ def rule_prices(inputs: SearchInputs, space: PlanSpace, limits: Limits, answer: 
     blocked = final.blocked if final is not None else {}
     base = answer.judged
     blocks = len(inputs.params.reps) * len(inputs.params.open_index)
-    price_budget = int(min(PRICE_SIMULATIONS, max(3, LOCAL_BLOCKS // max(blocks, 1) // 4)))
+    price_budget = min(PRICE_SIMULATIONS, max(3, local_budget(blocks) // 2))
     plan_margin = inputs.plan_margin or 0.0
     objective = "margin" if inputs.rules.objective == MARGIN else "net margin"
     for rule in PRICED_RULES:

@@ -120,9 +120,9 @@ def test_the_articles_month(server):
     summary = review["summary"]
     assert summary["solver_status"] in ("optimal", "feasible_time_limit")
     assert summary["plan_lp"]["method"] == "monolithic" and summary["plan_lp"]["warm"] is False  # the sample is small
-    assert set(summary["effect"]) == {"margin", "revenue", "alignment_efficiency"}
-    assert summary["pay_visible"] is False
-    assert all(row["pay_cost"] is None for row in summary["comparison"])
+    assert set(summary["effect"]) == {"margin", "revenue", "alignment_efficiency", "net_margin"}
+    assert summary["pay_visible"] is False and summary["effect"]["net_margin"] is None  # margin − pay reveals pay
+    assert all(row["pay_cost"] is None and row["net_margin"] is None for row in summary["comparison"])
     assert approver.get(f"/v1/reviews/{review_id}").json()["summary"]["pay_visible"] is True
 
     # the alarm now points at the review that addresses it
@@ -133,13 +133,15 @@ def test_the_articles_month(server):
     adjustments = viewer.get(f"/v1/reviews/{review_id}/adjustments").json()
     assert adjustments["count"] == len(adjustments["data"]) > 0
     first = adjustments["data"][0]
-    assert set(first) == {"rep_id", "market_id", "component_id", "period", "in_force", "recommended", "delta", "reason"}
+    assert set(first) == {"rep_id", "market_id", "component_id", "period", "in_force", "recommended", "delta", "cause",
+                          "reason"}
     assert adjustments["weight_changes"]
     as_csv = viewer.get(f"/v1/reviews/{review_id}/adjustments", params={"format": "csv"})
     assert as_csv.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(as_csv.text)))
     assert len(rows) == adjustments["count"]
-    assert list(rows[0]) == ["rep_id", "market_id", "component_id", "period", "in_force", "recommended", "delta", "reason"]
+    assert list(rows[0]) == ["rep_id", "market_id", "component_id", "period", "in_force", "recommended", "delta", "cause",
+                             "reason"]
     assert all(len(row["delta"].partition(".")[2]) <= 2 for row in rows)  # money to the cent
     by_accept = viewer.get(f"/v1/reviews/{review_id}/adjustments", headers={"Accept": "text/csv"})
     assert by_accept.text == as_csv.text
