@@ -194,6 +194,8 @@ class RecommendationPublic(BaseModel):
     changes: list[dict] = Field(default_factory=list, description="Every change with its reason.")
     attribution: dict = Field(default_factory=dict, description="Per market: the assumption set's part and "
                               "re-planning's part of the change of planned revenue and margin.")
+    plan: dict | None = Field(None, description="The recommended plan: `components` (component_id, metric, products, "
+                              "weight) and `curve` (attainment, payout); its targets are the adjustments.")
 
 
 class DecisionCreate(BaseModel):

@@ -238,7 +238,16 @@ def read_recommendation(principal: Viewer, session: SessionDep, review_id: Revie
         frontier=frontier, pay_impact=result.get("pay_impact") if sees_pay else None,
         objective=objective_for(objective, sees_pay=sees_pay), coverage=result.get("coverage", []),
         rule_prices=prices_for(result.get("rule_prices", []), sees_pay=sees_pay, objective=objective.get("name")),
-        changes=result.get("changes", []), attribution=result.get("attribution", {}))
+        changes=result.get("changes", []), attribution=result.get("attribution", {}),
+        plan=recommended_plan(result))
+
+
+def recommended_plan(result: dict) -> dict | None:
+    """The recommended plan's components and curve (not its targets: those are the adjustments)."""
+    plan = result.get("recommended_plan")
+    if not plan:
+        return None
+    return {key: frame_records(frame_from_json(plan[key])) for key in ("components", "curve") if key in plan}
 
 
 @router.post("/{review_id}/cancel", response_model=ReviewPublic, responses=CONFLICT)
