@@ -22,6 +22,7 @@ PRODUCTS_LISTED = 3  # a component on more products names the first ones and cou
 # the names `comptune token create` and the test fixtures give a token when none is chosen
 DEFAULT_TOKEN_NAME = re.compile(r"^(viewer|analyst|approver|admin)-token(?:-(\d+))?$")
 CLI_ACTOR = "cli"
+SERVICE_ACTOR = "service"  # the jobs the service runs record their outcome as this actor
 
 
 def component_words(metric: str, products: str, *, groups: Mapping[str, Iterable[str]],
@@ -57,6 +58,8 @@ def actor_words(name: str) -> str:
     analyst token" for a token created without `--name`, the token's name otherwise."""
     if name == CLI_ACTOR:
         return "the command line"
+    if name == SERVICE_ACTOR:
+        return "the service"
     match = DEFAULT_TOKEN_NAME.match(name)
     if match:
         role, number = match.groups()

@@ -458,6 +458,9 @@ class AlarmPublic(BaseModel):
     funnel_coverage: float | None = Field(None, description="(funnel) activity ÷ need.")
     severity: Literal["critical", "warning", "watch", "ok"] = Field(..., description="See `thresholds`.")
     direction: Literal["behind", "on_plan", "ahead"] = Field(..., description="Behind or ahead of plan.")
+    at_stake: float | None = Field(None, description="Margin at stake (money): the year's shortfall in the KPI's unit "
+                                   "× the margin one unit brought so far (optimizer/review/alarms.py); 0 when on or "
+                                   "ahead of plan, null without any actual to price it.")
     message: str = Field(..., description="The alarm in one sentence.")
     suggested_adjustment: dict | None = Field(None, description="An assumption adjustment (§2) a review would test.")
     review_id: int | None = Field(None, description="The newest review whose assumptions cover the alarm's scope.")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from api.db import store
 from api.db.tables import PlanVersionRow, TokenRow
 from api.deps import SessionDep, Viewer
-from api.names import CLI_ACTOR, actor_words, component_words, dataset_words
+from api.names import CLI_ACTOR, SERVICE_ACTOR, actor_words, component_words, dataset_words
 from api.routers.common import ERRORS, NO_DATASET
 from api.serialize import frame_from_json
 
@@ -89,7 +89,7 @@ def read_names(principal: Viewer, session: SessionDep) -> NamesPublic:
             components.setdefault(str(row.component_id), ComponentName(
                 component_id=str(row.component_id), metric=str(row.metric), products=str(row.products),
                 label=component_words(row.metric, row.products, groups=groups, product_names=product_names)))
-    people = {CLI_ACTOR: PersonName(name=CLI_ACTOR, label=actor_words(CLI_ACTOR))}
+    people = {name: PersonName(name=name, label=actor_words(name)) for name in (CLI_ACTOR, SERVICE_ACTOR)}
     for name, role in session.execute(select(TokenRow.name, TokenRow.role).order_by(TokenRow.id)):
         people[name] = PersonName(name=name, label=actor_words(name), role=role)
     company = dict(dataset_row.company)

@@ -494,6 +494,126 @@ const CT = (() => {
   }
 
   // ------------------------------------------------------------------------------------------
+  // Pickers: a list of checkboxes with a search box (markets, products, reps) — the form sends ids,
+  // the user reads names. options: [{value, label, hint?}]; `name` is the form key.
+
+  function picker({ name, legend, options, selected = [], errorFor, all = "all" }) {
+    const chosen = new Set(selected);
+    const count = el("span", { class: "muted small picker-count", "aria-live": "polite" });
+    const list = el("div", { class: "picker-list", role: "group", "aria-label": legend });
+    const boxes = options.map(o => {
+      const box = el("input", { type: "checkbox", value: o.value, "data-picker": name, checked: chosen.has(o.value) || null,
+                                onchange: update });
+      const row = el("label", { class: "inline pick", title: o.value }, box, o.label, o.hint ? el("span", { class: "muted small" }, o.hint) : null);
+      list.append(row);
+      return { box, row, text: `${o.label} ${o.value} ${o.hint || ""}`.toLowerCase() };
+    });
+    function update() {
+      const n = boxes.filter(b => b.box.checked).length;
+      count.textContent = n ? `${n} chosen` : `none chosen: ${all}`;
+    }
+    const search = options.length > 8 ? el("input", { type: "search", class: "picker-search", placeholder: "find…", "aria-label": `find in ${legend}`,
+      oninput: event => { const q = event.target.value.trim().toLowerCase(); boxes.forEach(b => { b.row.hidden = Boolean(q) && !b.text.includes(q); }); } }) : null;
+    update();
+    const node = el("fieldset", { class: "picker", "data-picker-name": name }, el("legend", {}, legend), search, list, count,
+      el("span", { class: "field-error", "data-error-for": errorFor || name }));
+    node.values = () => boxes.filter(b => b.box.checked).map(b => b.box.value);
+    node.set = values => { const s = new Set(values); boxes.forEach(b => { b.box.checked = s.has(b.box.value); }); update(); };
+    return node;
+  }
+
+  // An assumption adjustment (§2) in words: its scope and factors, e.g. "Southern Europe · from
+  // 2026-04: demand × 0.5 — “the freeze”".
+  const FACTORS = ["demand", "price", "cost", "conversion", "hours"];
+  function adjustmentWords(adj, names) {
+    const scope = [];
+    if (adj.markets) scope.push(adj.markets.map(m => names.market(m)).join(", "));
+    if (adj.products) scope.push(names.scope(adj.products));
+    if (adj.reps) scope.push(adj.reps.length > 3 ? `${adj.reps.length} reps` : adj.reps.map(r => names.rep(r)).join(", "));
+    const p = adj.periods;
+    if (Array.isArray(p)) scope.push(p.join(", "));
+    else if (p && (p.from || p.to)) scope.push(p.from && p.to ? `${p.from} to ${p.to}` : (p.from ? `from ${p.from}` : `until ${p.to}`));
+    const factors = FACTORS.filter(f => adj[f] !== undefined && adj[f] !== null && adj[f] !== 1).map(f => `${f} × ${fmt.num(adj[f], 3)}`);
+    return `${scope.length ? scope.join(" · ") : "everywhere"}: ${factors.length ? factors.join(", ") : "no change"}` + (adj.reason ? ` — “${adj.reason}”` : "");
+  }
+
+  // A sweep's scenario column ("demand[south]", "price[group:new]") in words.
+  function sweepFactorWords(column, names) {
+    const match = /^(\w+)\[(.*)\]$/.exec(column);
+    if (!match) return column;
+    const [, factor, scope] = match;
+    const where = scope.split(/[;,]/).map(s => s.trim()).filter(Boolean).map(s => names.markets.has(s) ? names.market(s) : names.scope([s]));
+    return `${factor} of ${where.join(", ") || "everything"}`;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Alarms: grouped by market and KPI — the unit a decision is taken on — and ranked by the margin
+  // at stake of the group's market-level (or company-level) alarm
+
+  const SEVERITY_RANK = { critical: 0, warning: 1, watch: 2, ok: 3 };
+  function alarmGroups(rows) {
+    const groups = new Map();
+    for (const a of rows) {
+      const key = `${a.market_id || "*"}|${a.kpi}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, g = { key, market_id: a.market_id, kpi: a.kpi, metric: a.metric, rows: [], head: [] });
+      g.rows.push(a);
+      if (a.level === "market" || (a.level === "company" && !a.market_id)) g.head.push(a);
+    }
+    for (const g of groups.values()) {
+      const stakes = (g.head.length ? g.head : g.rows).map(a => a.at_stake).filter(v => Number.isFinite(v));
+      g.stake = stakes.length ? Math.max(...stakes) : null;
+      g.worst = g.rows.reduce((w, a) => SEVERITY_RANK[a.severity] < SEVERITY_RANK[w] ? a.severity : w, "ok");
+      g.pace = g.head.find(a => a.kind === "pace") || null;
+      g.funnel = g.head.find(a => a.kind === "funnel") || null;
+      g.reps = new Set(g.rows.filter(a => a.level === "rep" && a.severity !== "ok").map(a => a.rep_id));
+      g.review_id = g.head.map(a => a.review_id).find(Boolean) || g.rows.map(a => a.review_id).find(Boolean) || null;
+      g.suggestion = (g.pace || g.funnel || {}).suggested_adjustment || null;
+    }
+    return [...groups.values()].sort((a, b) => (b.stake ?? -1) - (a.stake ?? -1) || SEVERITY_RANK[a.worst] - SEVERITY_RANK[b.worst]);
+  }
+
+  // one sentence for a group: where, the KPI, pace and forecast, the funnel, the margin at stake
+  function alarmSentence(g, names) {
+    const where = g.market_id ? names.market(g.market_id) : "The whole company";
+    const parts = [];
+    if (g.pace) parts.push(`${fmt.pct(g.pace.pace, 0)} of target to date, run-rate forecast ${fmt.pct(g.pace.forecast_attainment, 0)} of the year's`);
+    if (g.funnel && Number.isFinite(g.funnel.funnel_coverage)) parts.push(`the activity covers ${fmt.pct(g.funnel.funnel_coverage, 0)} of what the rest of the year needs`);
+    return `${where} · ${names.component(g.kpi)}: ${parts.join("; ") || "see the reps"}` +
+      (g.stake !== null ? `; ${fmt.short(g.stake, names.currency)} of margin at stake.` : ".");
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Reviews in a list (the overview, the reviews page): stale ones marked — computed against a
+  // plan version that is no longer in force and not decided, so they cannot be accepted any more.
+
+  function isStale(review, planVersion) {
+    return Boolean(planVersion) && review.plan_version !== planVersion && !review.decision
+      && ["succeeded", "queued", "running"].includes(review.status);
+  }
+
+  function reviewColumns(names, { planVersion, sets = new Map() } = {}) {
+    const setName = id => { const s = sets.get(id); return s ? `${s.name} (version ${s.version})` : `set #${id}`; };
+    const recommended = s => s ? (s.comparison.find(c => c.plan === "recommended") || {}) : {};
+    const kept = s => s ? (s.comparison.find(c => c.plan === "in_force") || {}) : {};
+    return [
+      { key: "id", label: "Review", format: v => el("a", { href: `/reviews/${v}` }, `#${v}`), sort: r => r.id },
+      { key: "status", label: "Status", format: (v, r) => el("span", {}, el("span", { class: "badge " + v }, v),
+          isStale(r, planVersion) ? el("span", { class: "badge stale", title: `computed against plan version ${r.plan_version}; version ${planVersion} is in force` }, " stale") : null) },
+      { key: "assumption_set_id", label: "Assumptions", format: v => v ? el("a", { href: `/assumption-sets/${v}` }, setName(v)) : "—" },
+      { key: "plan_version", label: "Plan version", num: true },
+      { key: "summary", label: "Alignment", num: true, title: "recommended (keeping the plan in force)",
+        format: s => s ? `${fmt.pct(recommended(s).alignment_efficiency)} (${fmt.pct(kept(s).alignment_efficiency)})` : "—",
+        sort: r => recommended(r.summary).alignment_efficiency ?? null },
+      { key: "margin", label: "Margin against keeping the plan", num: true,
+        format: (v, r) => r.summary && r.summary.effect ? fmt.signedShort(r.summary.effect.margin, r.summary.currency) : "—",
+        sort: r => r.summary && r.summary.effect ? r.summary.effect.margin : null },
+      { key: "created_by", label: "Started by", format: v => names.person(v) },
+      { key: "submitted_at", label: "Submitted", format: fmt.time, sort: r => r.submitted_at },
+      { key: "decision", label: "Decision", format: d => d ? `${d.decision === "accept" ? "accepted" : "rejected"} by ${names.person(d.decided_by)}` : "—" }];
+  }
+
+  // ------------------------------------------------------------------------------------------
   // Downloads and queries
 
   // Downloads an API file (a CSV, a workbook) with the bearer token.
@@ -540,5 +660,5 @@ const CT = (() => {
 
   return { token, signOut, api, fetchAll, me, has, pageData, showErrors, clearErrors, pageError, fmt, el, fill,
            notAvailable, figure, confirm, names, words, pay, table, chart, bars, range, payoutCurve, PLAN_COLORS, GOOD, BAD,
-           NEUTRAL, METRIC_UNITS, download, query, start, TOKEN, ME };
+           NEUTRAL, METRIC_UNITS, SEVERITY_RANK, picker, FACTORS, adjustmentWords, sweepFactorWords, isStale, reviewColumns, alarmGroups, alarmSentence, download, query, start, TOKEN, ME };
 })();

@@ -1,19 +1,14 @@
+// The reviews page: start one (analyst and up), and the list, newest first, stale ones marked.
+"use strict";
 const { el, fmt, fill } = CT;
 const PAGE = 25;
-let offset = 0;
+let offset = 0, names, planVersion = null, sets = new Map();
 
 async function showReviews() {
   const response = await CT.api("/v1/reviews" + CT.query({ limit: PAGE, offset }));
   if (!response.ok) { CT.pageError(response); return; }
   const { data, count } = response.data;
-  fill("reviews", data.length ? CT.table([
-    { key: "id", label: "Review", format: v => el("a", { href: `/reviews/${v}` }, `#${v}`) },
-    { key: "status", label: "Status", format: v => el("span", { class: "badge " + v }, v) },
-    { key: "assumption_set_id", label: "Assumption set", format: v => v ? el("a", { href: `/assumption-sets/${v}` }, `#${v}`) : "—" },
-    { key: "plan_version", label: "Plan version", num: true },
-    { key: "created_by", label: "By" }, { key: "submitted_at", label: "Submitted", format: fmt.time },
-    { key: "duration_s", label: "Duration (s)", num: true, format: v => fmt.num(v, 1) },
-    { key: "decision", label: "Decision", format: d => d ? `${d.decision} by ${d.decided_by}` : "—" }], data)
+  fill("reviews", data.length ? CT.table(CT.reviewColumns(names, { planVersion, sets }), data, { id: "reviews-table", sortable: true })
     : el("p", { class: "na" }, "No review yet."));
   fill("pager",
     el("button", { type: "button", disabled: offset === 0, onclick: () => { offset -= PAGE; showReviews(); } }, "← newer"),
@@ -22,12 +17,15 @@ async function showReviews() {
 }
 
 CT.start(async (who) => {
-  const sets = await CT.api("/v1/assumption-sets?limit=1000");
-  if (sets.ok) {
-    fill("set-select", sets.data.data.slice().reverse().map(s => el("option", { value: s.id }, `#${s.id} ${s.name} v${s.version}`)));
+  names = await CT.names();
+  const [all, plan] = await Promise.all([CT.fetchAll("/v1/assumption-sets", {}, { page: 1000 }), CT.api("/v1/plans/current")]);
+  planVersion = plan.ok ? plan.data.version : null;
+  if (all.ok) {
+    sets = new Map(all.data.data.map(s => [s.id, s]));
+    fill("set-select", all.data.data.slice().reverse().map(s => el("option", { value: s.id }, `${s.name} (version ${s.version}) — ${(s.body.adjustments || []).map(a => CT.adjustmentWords(a, names)).join("; ").slice(0, 120)}`)));
   }
   if (!CT.has(who, "analyst")) {
-    document.getElementById("start-submit").disabled = true;
+    document.querySelectorAll("#start-form select, #start-form input, #start-form button").forEach(n => { n.disabled = true; });
     const note = document.getElementById("start-note");
     note.hidden = false;
     note.textContent = `Starting a review needs the analyst role or above; you are signed in as ${who.role}.`;
