@@ -159,6 +159,8 @@ def summary_sheet(book: Workbook, *, review: Mapping, recommendation: Mapping, c
     sheet.header(["plan", "alignment efficiency"] + [f"{label} ({currency})" for _, label in money_columns]
                  + (["pay ÷ revenue"] if sees_pay else []))
     for row in summary.get("comparison", []):
+        if sees_pay and row.get("net_margin") is None and row.get("margin") is not None and row.get("pay_cost") is not None:
+            row = {**row, "net_margin": row["margin"] - row["pay_cost"]}  # net margin = margin − variable pay (§4.9)
         values = [PLAN_WORDS.get(row["plan"], row["plan"]), (row.get("alignment_efficiency"), SHARE)]
         values += [(row.get(key), MONEY) for key, _ in money_columns]
         if sees_pay:

@@ -40,12 +40,14 @@ class Page:
     script: str
     nav: str | None = None
     role: str = "viewer"
+    own_route: bool = False  # routed below, with the query parameters its script reads
 
 
 PAGES = [
     Page("/", "overview.html", "Overview", "overview", nav="Overview"),
     Page("/alarms", "alarms.html", "Alarms", "alarms", nav="Alarms"),
-    Page("/assumption-sets", "assumption_sets.html", "Assumption sets", "assumption-sets", nav="Assumption sets"),
+    Page("/assumption-sets", "assumption_sets.html", "Assumption sets", "assumption-sets", nav="Assumption sets",
+         own_route=True),
     Page("/reviews", "reviews.html", "Reviews", "reviews", nav="Reviews"),
     Page("/sweeps", "sweeps.html", "Scenario sweeps", "sweeps", nav="Sweeps"),
     Page("/benchmarks", "benchmarks.html", "Benchmarks", "benchmarks", nav="Benchmarks"),
@@ -86,7 +88,8 @@ def detail_route(prefix: str, template: str, title: str, script: str, active: st
 
 
 for _page in PAGES:
-    page_route(_page)
+    if not _page.own_route:
+        page_route(_page)
 for _detail in DETAIL_PAGES:
     detail_route(*_detail)
 
@@ -97,6 +100,13 @@ def page_signin(request: Request, reason: str | None = Query(None, max_length=50
     # the script reads both from the URL; declared so that a service refusing undeclared query
     # parameters still serves the page
     return render(request, "signin.html", title="Sign in", script=None, active=None)
+
+
+@router.get("/assumption-sets", response_class=HTMLResponse)
+def page_assumption_sets(request: Request, from_alarm: str | None = Query(
+        None, max_length=500, description="Start the form from this alarm's suggested adjustment.")) -> HTMLResponse:
+    return render(request, "assumption_sets.html", title="Assumption sets", script="assumption-sets",
+                  active="/assumption-sets")
 
 
 SWAGGER = "/static/vendor/swagger-ui"

@@ -120,6 +120,8 @@ CT.start(async (who) => {
   const alarmId = new URLSearchParams(location.search).get("from_alarm");
   render([alarmId ? (await fromAlarm(alarmId)) || {} : {}]);
   document.getElementById("add-adjustment").addEventListener("click", addBlock);
+  // the form's buttons work once its blocks are built (disabled in the page until then)
+  document.querySelectorAll("#add-adjustment, #create-submit").forEach(b => { b.disabled = false; });
   if (!CT.has(who, "analyst")) {
     for (const node of document.querySelectorAll("#create-form button, #create-form input, #create-form select, #upload-form input, #upload-form button")) node.disabled = true;
     const note = document.getElementById("create-role-note");

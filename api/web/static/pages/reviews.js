@@ -24,6 +24,7 @@ CT.start(async (who) => {
     sets = new Map(all.data.data.map(s => [s.id, s]));
     fill("set-select", all.data.data.slice().reverse().map(s => el("option", { value: s.id }, `${s.name} (version ${s.version}) — ${(s.body.adjustments || []).map(a => CT.adjustmentWords(a, names)).join("; ").slice(0, 120)}`)));
   }
+  document.getElementById("start-submit").disabled = !(all.ok && all.data.data.length);  // enabled once the sets are there
   if (!CT.has(who, "analyst")) {
     document.querySelectorAll("#start-form select, #start-form input, #start-form button").forEach(n => { n.disabled = true; });
     const note = document.getElementById("start-note");

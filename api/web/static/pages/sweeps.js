@@ -71,6 +71,7 @@ CT.start(async (who) => {
   names = await CT.names();
   render([{ factor: "demand", markets: [], values: [0.5, 0.75, 1] }]);
   document.getElementById("add-factor").addEventListener("click", () => render([...read(), {}]));
+  document.querySelectorAll("#add-factor, #sweep-submit").forEach(b => { b.disabled = false; });
   if (!CT.has(who, "analyst")) {
     document.querySelectorAll("#sweep-form input, #sweep-form select, #sweep-form button, #sweep-upload input, #sweep-upload button").forEach(n => { n.disabled = true; });
     const note = document.getElementById("run-note");
