@@ -182,10 +182,16 @@ def summary_sheet(book: Workbook, *, review: Mapping, recommendation: Mapping, c
     prices = recommendation.get("rule_prices") or []
     if prices:
         sheet.blank()
-        sheet.header(["rule", "value", f"price ({currency})", "share of plan margin", "what it costs"])
+        sheet.header(["rule", "value", "lifted to", f"price ({currency})", "share of plan margin"]
+                     + ([f"lifted: net margin ({currency})", f"lifted: variable pay ({currency})"] if sees_pay else [])
+                     + ["what it costs"])
         for row in prices:
+            lifted = row.get("lifted_plan") or {}
             sheet.row([row.get("rule"), str(row.get("value")) if row.get("value") is not None else None,
-                       (row.get("price"), MONEY), (row.get("price_share"), SHARE), row.get("message")])
+                       str(row.get("lifted")) if row.get("lifted") is not None else None,
+                       (row.get("price"), MONEY), (row.get("price_share"), SHARE)]
+                      + ([(lifted.get("net_margin"), MONEY), (lifted.get("pay_cost"), MONEY)] if sees_pay else [])
+                      + [row.get("message")])
     frontier = recommendation.get("frontier") or []
     if frontier:
         sheet.blank()

@@ -98,6 +98,15 @@ def pay_amounts(site: Site) -> dict[str, float]:
     for row in recommendation["unmet"]:
         if row.get("rule") == "budget" and row.get("amount"):
             amounts["budget overrun"] = row["amount"]
+        if row.get("shortfall"):
+            amounts[f"{row['rule']} shortfall"] = row["shortfall"]
+    if recommendation.get("objective", {}).get("name") == "net_margin":
+        for row in recommendation.get("rule_prices", []):
+            if row.get("price"):
+                amounts[f"price of {row['rule']}"] = row["price"]
+            for key in ("net_margin", "pay_cost"):
+                if (row.get("lifted_plan") or {}).get(key) is not None:
+                    amounts[f"{row['rule']} lifted {key}"] = row["lifted_plan"][key]
     return amounts
 
 

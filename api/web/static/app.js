@@ -316,7 +316,7 @@ const CT = (() => {
     const counter = el("span", { class: "muted table-count", "aria-live": "polite" });
     const body = el("tbody");
     const headers = columns.map(c => {
-      const th = el("th", { class: c.num ? "num" : null, scope: "col", title: c.title });
+      const th = el("th", { class: [c.num ? "num" : "", c.wide ? "wide" : ""].join(" ").trim() || null, scope: "col", title: c.title });
       if (sortable && c.sortable !== false) {
         th.setAttribute("aria-sort", "none");
         th.append(el("button", { type: "button", class: "sort", onclick: () => {
@@ -344,7 +344,7 @@ const CT = (() => {
       const limited = showAll ? shown : shown.slice(0, pageSize);
       body.replaceChildren(...limited.map(row => el("tr", { class: rowClass ? rowClass(row) : null }, columns.map(c => {
         const value = c.format ? c.format(row[c.key], row) : row[c.key];
-        return el("td", { class: c.num ? "num" : null, "data-label": c.label }, value === null || value === undefined || value === "" ? "—" : value);
+        return el("td", { class: [c.num ? "num" : "", c.wide ? "wide" : ""].join(" ").trim() || null, "data-label": c.label }, value === null || value === undefined || value === "" ? "—" : value);
       }))));
       if (!limited.length) body.append(el("tr", {}, el("td", { colspan: columns.length, class: "na" }, empty)));
       const what = needle ? `${shown.length} of ${fmt.plural(rows.length, "row")} match` : fmt.plural(rows.length, "row");

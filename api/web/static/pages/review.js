@@ -95,6 +95,7 @@ function planChanges() {
   const dropped = weights.filter(w => (w.in_force || 0) > 0 && !(w.recommended > 0));
   const before = weights.filter(w => (w.in_force || 0) > 0).length, after = kept.length + added.length;
   const parts = [];
+  if (!weights.length) return ["This review does not report its weights."];
   parts.push(after === before ? `Pays on ${after} measures, as today. ` : `Pays on ${after} measures instead of ${before}. `);
   if (kept.length) parts.push(kept.map(w => `${w.label || names.component(w.component_id)} ${fmt.pct(w.in_force, 0)} → ${fmt.pct(w.recommended, 0)}`).join(", ") + ". ");
   if (added.length) parts.push("New: " + added.map(w => `${w.label || names.component(w.component_id)} ${fmt.pct(w.recommended, 0)}`).join(", ") + ". ");
@@ -381,11 +382,19 @@ function showRulePrices() {
     holder.append(el("div", { class: "chart", id: "chart-rule-prices" }));
     CT.bars("chart-rule-prices", priced.map(p => ({ label: p.rule, value: p.price })), { format: v => fmt.short(v, currency), zero: true, colors: [CT.PLAN_COLORS[2]] });
   }
-  holder.append(CT.table([{ key: "rule", label: "Rule" }, { key: "value", label: "Value", format: v => v === null || v === undefined ? "—" : (Array.isArray(v) ? v.join(" – ") : String(v)) },
-    { key: "price", label: `Price (${currency})`, num: true, format: v => fmt.money(v) },
-    { key: "price_share", label: "Share of plan margin", num: true, format: v => fmt.pct(v, 2) },
-    { key: "message", label: "What it costs" }], prices, { id: "rule-prices-table" }));
-  if (!CT.pay.visible(who)) holder.append(el("p", { class: "muted small" }, CT.pay.note(who, "The prices (derived from pay)")));
+  const lifted = key => (v, p) => fmt.money((p.lifted_plan || {})[key]);
+  const value = v => v === null || v === undefined ? "—" : (Array.isArray(v) ? v.join(" – ")
+    : (typeof v === "object" ? Object.entries(v).map(([k, x]) => `${k.replace(/_/g, " ")} ${Array.isArray(x) ? x.join("–") : x}`).join(", ") : String(v)));
+  holder.append(CT.table([{ key: "rule", label: "Rule" }, { key: "value", label: "Value", format: value },
+    { key: "lifted", label: "Lifted to", format: value },
+    { key: "binds", label: "Binds", format: (v, p) => (typeof p.price === "number" ? p.price > 1e-6 : v) ? "yes" : "no" },
+    ...(priced.length ? [{ key: "price", label: `Price (${currency})`, num: true, format: v => fmt.money(v) },
+      { key: "price_share", label: "Share of plan margin", num: true, format: v => fmt.pct(v, 2) }] : []),
+    ...(CT.pay.visible(who) && prices.some(p => p.lifted_plan) ? [
+      { key: "lifted_net", label: `Lifted: net margin (${currency})`, num: true, format: lifted("net_margin") },
+      { key: "lifted_pay", label: `Lifted: variable pay (${currency})`, num: true, format: lifted("pay_cost") }] : []),
+    { key: "message", label: "What it costs", wide: true, format: v => CT.words(v) }], prices, { id: "rule-prices-table" }));
+  if (!CT.pay.visible(who)) holder.append(el("p", { class: "muted small" }, CT.pay.note(who, "The prices under the net-margin objective (they move with pay)")));
 }
 
 function showCoverage() {
@@ -459,8 +468,10 @@ function showAttribution() {
   const attribution = section("attribution");
   const rows = Array.isArray(attribution) ? attribution : ((attribution && attribution.markets) || []);
   if (!rows.length) { CT.notAvailable("attribution", "What the assumption set and re-planning each change per market: not available for this review."); return; }
-  fill("attribution", el("ul", { id: "attribution-sentences" }, rows.map(r => el("li", {}, r.sentence || names.market(r.market_id)))),
-       attribution.reference ? el("p", { class: "muted small" }, attribution.reference) : null);
+  fill("attribution", el("p", {}, "How each market's planned revenue moves, and why:"),
+       el("ul", { id: "attribution-sentences" }, rows.map(r => el("li", {}, r.sentence || names.market(r.market_id)))),
+       attribution.reference ? el("p", { class: "muted small" }, CT.words(attribution.reference)) : null,
+       el("p", { class: "muted small" }, "The plan is what the markets can absorb; the targets below are what the reps are asked for. Where a target moves differently from the plan, its cause says why — the pay-cut rule lowers quotas to keep each rep's pay within the limit; how far the quotas then fall short of the plan is under “Quotas against plan”."));
 }
 
 function showMarketTargets() {
@@ -516,7 +527,7 @@ function showPlanChanges() {
   fill("changes", changes.length ? CT.table([{ key: "kind", label: "Change" },
     { key: "component_id", label: "Component or attainment", format: (v, r) => v ? names.tag("component", v) : (r.attainment !== undefined ? `at ${fmt.pct(r.attainment, 0)} attainment` : "—") },
     { key: "before", label: "Today", num: true, format: show }, { key: "after", label: "Recommended", num: true, format: show },
-    { key: "reason", label: "Why", format: v => CT.words(v) }], changes, { id: "changes-table" }) : null,
+    { key: "reason", label: "Why", wide: true, format: v => CT.words(v) }], changes, { id: "changes-table" }) : null,
     el("p", { class: "muted small" }, perRep ? `${fmt.plural(perRep, "per-rep target change")}: see the targets below, each with its reason.` : ""));
 }
 
@@ -535,7 +546,7 @@ async function showAdjustments() {
     { key: "recommended", label: "Recommended", num: true, format: v => fmt.num(v) },
     { key: "delta", label: "Change", num: true, format: (v, r) => r.in_force ? fmt.signedPct(r.recommended / r.in_force - 1) : fmt.num(v) },
     ...(withCause ? [{ key: "cause", label: "Cause", format: v => CAUSE_WORDS[v] || v }] : []),
-    { key: "reason", label: "Why", format: v => CT.words(v) }], data, { id: "adjustments-table", empty: "No target matches." }));
+    { key: "reason", label: "Why", wide: true, format: v => CT.words(v) }], data, { id: "adjustments-table", empty: "No target matches." }));
   fill("adjustments-pager",
     el("button", { type: "button", disabled: adjustmentsOffset === 0, onclick: () => { adjustmentsOffset = Math.max(0, adjustmentsOffset - PAGE); showAdjustments(); } }, "← previous"),
     el("span", { class: "muted", id: "adjustments-count", "aria-live": "polite" }, count ? `${adjustmentsOffset + 1}–${adjustmentsOffset + data.length} of ${count} targets` : "no targets"),
