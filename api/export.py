@@ -169,9 +169,11 @@ def summary_sheet(book: Workbook, *, review: Mapping, recommendation: Mapping, c
     unmet = recommendation.get("unmet") or []
     if unmet:
         sheet.blank()
-        sheet.header(["rule not kept", "amount", "why"])
+        shortfall = any(row.get("shortfall") is not None for row in unmet)  # money below the pay floor: pay roles only
+        sheet.header(["rule not kept", "amount"] + ([f"pay below the floor ({currency})"] if shortfall else []) + ["why"])
         for row in unmet:
-            sheet.row([row.get("rule"), (row.get("amount"), MONEY), row.get("message")])
+            sheet.row([row.get("rule"), (row.get("amount"), MONEY)]
+                      + ([(row.get("shortfall"), MONEY)] if shortfall else []) + [row.get("message")])
     coverage = recommendation.get("coverage") or []
     if coverage:
         sheet.blank()

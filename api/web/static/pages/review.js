@@ -205,7 +205,17 @@ function showSummary() {
   fill("summary", items);
 }
 
-function ruleMessage(u) { return CT.words(u.message || `${u.rule}: not kept`); }
+function ruleMessage(u) { return say(u.message || `${u.rule}: not kept`); }
+
+// an engine sentence in plain words, its component ids replaced by the components in words
+function say(text) {
+  if (text === null || text === undefined) return text;
+  let out = CT.words(text);
+  for (const [id, c] of names.components) {
+    if (c.label && c.label !== id) out = out.replace(new RegExp(`(?<![\\w-])${id.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![\\w-])`, "g"), c.label);
+  }
+  return out;
+}
 
 function extremes(impact) {
   const reps = impact.reps.filter(r => Number.isFinite(r.change_share));
@@ -393,7 +403,7 @@ function showRulePrices() {
     ...(CT.pay.visible(who) && prices.some(p => p.lifted_plan) ? [
       { key: "lifted_net", label: `Lifted: net margin (${currency})`, num: true, format: lifted("net_margin") },
       { key: "lifted_pay", label: `Lifted: variable pay (${currency})`, num: true, format: lifted("pay_cost") }] : []),
-    { key: "message", label: "What it costs", wide: true, format: v => CT.words(v) }], prices, { id: "rule-prices-table" }));
+    { key: "message", label: "What it costs", wide: true, format: v => say(v) }], prices, { id: "rule-prices-table" }));
   if (!CT.pay.visible(who)) holder.append(el("p", { class: "muted small" }, CT.pay.note(who, "The prices under the net-margin objective (they move with pay)")));
 }
 
@@ -527,7 +537,7 @@ function showPlanChanges() {
   fill("changes", changes.length ? CT.table([{ key: "kind", label: "Change" },
     { key: "component_id", label: "Component or attainment", format: (v, r) => v ? names.tag("component", v) : (r.attainment !== undefined ? `at ${fmt.pct(r.attainment, 0)} attainment` : "—") },
     { key: "before", label: "Today", num: true, format: show }, { key: "after", label: "Recommended", num: true, format: show },
-    { key: "reason", label: "Why", wide: true, format: v => CT.words(v) }], changes, { id: "changes-table" }) : null,
+    { key: "reason", label: "Why", wide: true, format: v => say(v) }], changes, { id: "changes-table" }) : null,
     el("p", { class: "muted small" }, perRep ? `${fmt.plural(perRep, "per-rep target change")}: see the targets below, each with its reason.` : ""));
 }
 
