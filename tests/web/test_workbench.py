@@ -532,6 +532,10 @@ def test_a_revoked_token_goes_back_to_sign_in(browser, site):
     tab.use_token(token)
     tab.page.goto("/alarms")
     expect(tab.page.locator("#who-name")).to_be_visible()
+    # no request in flight when the token goes: a late 401 would send this page to sign-in and
+    # abort the navigation below
+    tab.page.wait_for_load_state("networkidle")
+    expect(tab.page.locator("#groups details.group").first).to_be_visible()
     with site.env.sessions() as session:
         store.revoke_token(session=session, token_id=row.id)
         session.commit()
