@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run serve demo test test-all bench clean
+.PHONY: setup run serve demo test test-all bench reset clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,5 +38,11 @@ test-all: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/pytest tests/benchmarks -m benchmark --benchmark-only --benchmark-autosave --benchmark-storage=.benchmarks
 
-clean:
-	rm -rf $(VENV) out .pytest_cache
+# the service's state: the SQLite database (with its WAL files) and what the commands wrote; the next
+# `make run` loads the sample again and prints a new admin token
+reset:
+	rm -f comptune.db comptune.db-wal comptune.db-shm
+	rm -rf out
+
+clean: reset
+	rm -rf $(VENV) .pytest_cache

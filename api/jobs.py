@@ -527,7 +527,10 @@ def review_outputs(recommendation: Recommendation, *, currency: str) -> tuple[di
     summary = {
         "solver_status": recommendation.status, "currency": currency, "effect": effect,
         "comparison": comparison, "adjustments": len(recommendation.adjustments), "soft_slacks": slacks,
-        "selected": recommendation.selected, "message": recommendation.public_message or recommendation.message,
+        "selected": recommendation.selected,
+        # the message with its amounts for the roles that see pay, the public one for the others (api/visibility.py)
+        "message": recommendation.message or recommendation.public_message,
+        "public_message": recommendation.public_message or recommendation.message,
     }
     result = {
         "adjustments": frame_to_json(recommendation.adjustments),

@@ -194,6 +194,8 @@ class RecommendationPublic(BaseModel):
     changes: list[dict] = Field(default_factory=list, description="Every change with its reason.")
     attribution: dict = Field(default_factory=dict, description="Per market: the assumption set's part and "
                               "re-planning's part of the change of planned revenue and margin.")
+    plan: dict | None = Field(None, description="The recommended plan: `components` (component_id, metric, products, "
+                              "weight) and `curve` (attainment, payout); its targets are the adjustments.")
 
 
 class DecisionCreate(BaseModel):
@@ -242,6 +244,8 @@ class ReviewPublic(BaseModel):
     plan_version: int | None = Field(None, description="Plan version in force when the review was submitted.")
     time_limit_s: float = Field(..., description="Solver time limit per solve (seconds).")
     in_force_only: bool = Field(False, description="Whether only the components in force were reweighed.")
+    rules: dict = Field(default_factory=dict, description="The rule overrides of the request (max_components, "
+                                                          "max_pay_cut, …); company.yaml's values for the others.")
     created_by: str = Field(..., description="Who submitted it.")
     submitted_at: datetime = Field(..., description="Queued at (UTC).")
     started_at: datetime | None = Field(None, description="Started running at (UTC).")
@@ -273,12 +277,15 @@ class AdjustmentRow(BaseModel):
     cause: str | None = Field(None, description="What moves the target most: assumptions, replanning, "
                               "pay_cut_repair, target_level, coverage, new_component, dropped or unchanged.")
     reason: str = Field("", description="Why the target moves.")
+    cause: str | None = Field(None, description="The reason's kind: assumptions, replanning, pay_cut_repair, "
+                                                "target_level, coverage, new_component or dropped.")
 
 
 class WeightChangeRow(BaseModel):
     component_id: str = Field(..., description="Plan component (in force or candidate).")
     metric: str = Field(..., description="Metric of the component.")
     products: str = Field(..., description="Products of the component (`*`, group:NAME or ids).")
+    label: str | None = Field(None, description="The component in words, e.g. 'orders of new products'.")
     in_force: float | None = Field(None, description="Weight in force (0 for a new candidate).")
     recommended: float | None = Field(None, description="Recommended weight.")
     delta: float | None = Field(None, description="recommended − in_force.")
@@ -451,6 +458,9 @@ class AlarmPublic(BaseModel):
     funnel_coverage: float | None = Field(None, description="(funnel) activity ÷ need.")
     severity: Literal["critical", "warning", "watch", "ok"] = Field(..., description="See `thresholds`.")
     direction: Literal["behind", "on_plan", "ahead"] = Field(..., description="Behind or ahead of plan.")
+    at_stake: float | None = Field(None, description="Margin at stake (money): the year's shortfall in the KPI's unit "
+                                   "× the margin one unit brought so far (optimizer/review/alarms.py); 0 when on or "
+                                   "ahead of plan, null without any actual to price it.")
     message: str = Field(..., description="The alarm in one sentence.")
     suggested_adjustment: dict | None = Field(None, description="An assumption adjustment (§2) a review would test.")
     review_id: int | None = Field(None, description="The newest review whose assumptions cover the alarm's scope.")

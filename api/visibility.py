@@ -43,14 +43,19 @@ def pay_free_text(text: str) -> str:
 
 
 def summary_for(summary: dict, *, sees_pay: bool) -> dict:
-    """A stored review summary as the caller's role may read it."""
+    """A stored review summary as the caller's role may read it. The engine's message is stored
+    twice (summaries before the split hold only the public one): with its amounts for the roles
+    that see pay, the public one for the others (withheld whole when it speaks of pay)."""
+    summary = dict(summary)
+    public_message = summary.pop("public_message", None)
     if sees_pay:
         return summary
     comparison = [{**row, **{key: None for key in PAY_FIELDS}} for row in summary.get("comparison", [])]
     effect = {k: (None if k in PAY_FIELDS else v) for k, v in (summary.get("effect") or {}).items()}
     return {**summary, "comparison": comparison, "effect": effect, "soft_slacks": without_pay_rows(summary.get("soft_slacks", [])),
             "selected": pay_free_text(summary.get("selected", "")),
-            "message": pay_free_text(summary.get("message", ""))}
+            # the engine's public message is free of amounts, but a sentence on pay or the budget is still withheld whole
+            "message": pay_free_text(public_message if public_message is not None else summary.get("message", ""))}
 
 
 def adjustments_for(adjustments: pd.DataFrame, *, sees_pay: bool) -> pd.DataFrame:

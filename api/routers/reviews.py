@@ -13,6 +13,7 @@ from api.db import store
 from api.db.tables import DatasetRow, DecisionRow, JobRow
 from api.deps import Analyst, Approver, ServicesDep, SessionDep, Viewer
 from api.jobs import REVIEW
+from api.names import component_words, dataset_words
 from api.routers.common import (
     BAD_BODY, BAD_INPUT, CONFLICT, ERRORS, MONEY_DECIMALS, NOT_FOUND, SHARE_DECIMALS, IdFilter, Offset, ReviewId,
     csv_response, wants_csv,
@@ -52,6 +53,7 @@ def review_public(job: JobRow, *, principal: Principal, decision: DecisionRow | 
     return ReviewPublic(
         id=job.id, status=job.status, assumption_set_id=job.assumption_set_id, plan_version=job.plan_version,
         time_limit_s=job.time_limit_s, in_force_only=bool(job.params.get("in_force_only", False)),
+        rules=dict(job.params.get("rules") or {}),
         created_by=job.created_by, submitted_at=store.as_utc(job.submitted_at), started_at=started,
         finished_at=finished, canceled_at=store.as_utc(job.canceled_at),
         duration_s=(finished - started).total_seconds() if started and finished else None,
@@ -158,7 +160,7 @@ def read_adjustments(
     job = store.get_job(session=session, job_id=review_id, kind=REVIEW)
     result = finished_result(session, review_id)
     adjustments = adjustments_for(frame_from_json(result["adjustments"]), sees_pay=principal.sees_pay)
-    weights = frame_from_json(result["weight_changes"])
+    weights = labelled(session, job, frame_from_json(result["weight_changes"]))
     adjustments = filter_adjustments(session, job, adjustments, rep_id=rep_id, market_id=market_id,
                                      component_id=component_id, period=period, changed_only=changed_only)
     if wants_csv(request, format):
@@ -171,6 +173,16 @@ def read_adjustments(
     page = adjustments.iloc[offset: offset + limit if limit is not None else None]
     return AdjustmentsPublic(review_id=review_id, data=frame_records(page), count=len(page),
                              total=total, offset=offset, weight_changes=frame_records(weights))
+
+
+def labelled(session, job: JobRow, weights):
+    """The weight changes with each component in words (api/names.py)."""
+    if weights.empty:
+        return weights
+    groups, product_names = dataset_words(store.dataset_tables(session=session, dataset=session.get(DatasetRow, job.dataset_id)))
+    labels = [component_words(m, p, groups=groups, product_names=product_names)
+              for m, p in zip(weights["metric"], weights["products"])]
+    return weights.assign(label=labels)
 
 
 def filter_adjustments(session, job: JobRow, frame, *, rep_id, market_id, component_id, period, changed_only):
@@ -226,7 +238,16 @@ def read_recommendation(principal: Viewer, session: SessionDep, review_id: Revie
         frontier=frontier, pay_impact=result.get("pay_impact") if sees_pay else None,
         objective=objective_for(objective, sees_pay=sees_pay), coverage=result.get("coverage", []),
         rule_prices=prices_for(result.get("rule_prices", []), sees_pay=sees_pay, objective=objective.get("name")),
-        changes=result.get("changes", []), attribution=result.get("attribution", {}))
+        changes=result.get("changes", []), attribution=result.get("attribution", {}),
+        plan=recommended_plan(result))
+
+
+def recommended_plan(result: dict) -> dict | None:
+    """The recommended plan's components and curve (not its targets: those are the adjustments)."""
+    plan = result.get("recommended_plan")
+    if not plan:
+        return None
+    return {key: frame_records(frame_from_json(plan[key])) for key in ("components", "curve") if key in plan}
 
 
 @router.post("/{review_id}/cancel", response_model=ReviewPublic, responses=CONFLICT)

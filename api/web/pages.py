@@ -1,14 +1,17 @@
 """The workbench's routes: one HTML page per task of the people who decide, the offline API docs,
 and the static files.
 
-Pages are Jinja2 templates rendered without data: each page's own script (at the end of its
-template) calls the /v1 API with the bearer token the user signed in with (kept in the browser's
-sessionStorage), so a page shows exactly what the token's role may read — the API decides, the page
-follows. To change a page, edit `templates/<page>.html`; shared helpers live in `static/app.js`.
+Pages are Jinja2 templates rendered without data: each page's script (`static/pages/<page>.js`,
+never inline, so that a Content-Security-Policy of 'self' holds) calls the /v1 API with the bearer
+token the user signed in with (kept in the browser's sessionStorage), so a page shows exactly what
+the token's role may read — the API decides, the page follows. To add a page: a template, a script
+and one `Page` line below; `nav` puts it in the header, `role` hides the link from roles below it
+(the API still decides what they may read). Shared helpers live in `static/app.js`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -17,36 +20,78 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from models.limits import MAX_ID
+
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
 
 router = APIRouter(include_in_schema=False)
 
-# (path, template, title in the navigation bar or None for pages reached from another)
+
+@dataclass(frozen=True)
+class Page:
+    """A workbench page: its path, template, title and script (`static/pages/<script>.js`); `nav`
+    is its label in the header (None: reached from another page), `role` the least role whose
+    header shows the link."""
+
+    path: str
+    template: str
+    title: str
+    script: str
+    nav: str | None = None
+    role: str = "viewer"
+    own_route: bool = False  # routed below, with the query parameters its script reads
+
+
 PAGES = [
-    ("/", "overview.html", "Overview"),
-    ("/assumption-sets", "assumption_sets.html", "Assumption sets"),
-    ("/reviews", "reviews.html", "Reviews"),
-    ("/alarms", "alarms.html", "Alarms"),
-    ("/benchmarks", "benchmarks.html", "Benchmarks"),
+    Page("/", "overview.html", "Overview", "overview", nav="Overview"),
+    Page("/alarms", "alarms.html", "Alarms", "alarms", nav="Alarms"),
+    Page("/assumption-sets", "assumption_sets.html", "Assumption sets", "assumption-sets", nav="Assumption sets",
+         own_route=True),
+    Page("/reviews", "reviews.html", "Reviews", "reviews", nav="Reviews"),
+    Page("/sweeps", "sweeps.html", "Scenario sweeps", "sweeps", nav="Sweeps"),
+    Page("/benchmarks", "benchmarks.html", "Benchmarks", "benchmarks", nav="Benchmarks"),
+    Page("/audit", "audit.html", "Audit log", "audit", nav="Audit log", role="approver"),
 ]
-NAV = [(path, title) for path, _, title in PAGES]
+# pages with an id in their path: (prefix, template, title, script, the nav entry they belong to)
+DETAIL_PAGES = [
+    ("/reviews", "review.html", "Review", "review", "/reviews"),
+    ("/assumption-sets", "assumption_set.html", "Assumption set", "assumption-set", "/assumption-sets"),
+    ("/sweeps", "sweep.html", "Sweep", "sweep", "/sweeps"),
+]
+NAV = [(page.path, page.nav, page.role) for page in PAGES if page.nav]
 
 
-def render(request: Request, template: str, **context) -> HTMLResponse:
-    return templates.TemplateResponse(request, template, {"nav": NAV, **context})
+def render(request: Request, template: str, *, title: str, script: str | None, active: str | None,
+           data: dict | None = None) -> HTMLResponse:
+    """A page: `data` becomes data-* attributes of <main> (the page's script reads them)."""
+    return templates.TemplateResponse(request, template, {"nav": NAV, "title": title, "script": script,
+                                                          "active": active, "data": data or {}})
 
 
-def page_route(path: str, template: str, title: str):
-    def page(request: Request) -> HTMLResponse:
-        return render(request, template, title=title, active=path)
+def page_route(page: Page) -> None:
+    def handler(request: Request) -> HTMLResponse:
+        return render(request, page.template, title=page.title, script=page.script, active=page.path)
 
-    page.__name__ = f"page_{template.removesuffix('.html')}"
-    router.add_api_route(path, page, methods=["GET"], response_class=HTMLResponse)
+    handler.__name__ = f"page_{page.script.replace('-', '_')}"
+    router.add_api_route(page.path, handler, methods=["GET"], response_class=HTMLResponse)
 
 
-for _path, _template, _title in PAGES:
-    page_route(_path, _template, _title)
+def detail_route(prefix: str, template: str, title: str, script: str, active: str) -> None:
+    def handler(request: Request, item_id: int) -> HTMLResponse:
+        # an id past the database's integers is still a page: its script says the item does not exist
+        return render(request, template, title=f"{title} {item_id}", script=script, active=active,
+                      data={"id": item_id, "valid-id": int(0 < item_id <= MAX_ID)})
+
+    handler.__name__ = f"page_{script.replace('-', '_')}"
+    router.add_api_route(prefix + "/{item_id}", handler, methods=["GET"], response_class=HTMLResponse)
+
+
+for _page in PAGES:
+    if not _page.own_route:
+        page_route(_page)
+for _detail in DETAIL_PAGES:
+    detail_route(*_detail)
 
 
 @router.get("/signin", response_class=HTMLResponse)
@@ -54,18 +99,14 @@ def page_signin(request: Request, reason: str | None = Query(None, max_length=50
                 next: str | None = Query(None, max_length=2000, description="Page to return to.")) -> HTMLResponse:
     # the script reads both from the URL; declared so that a service refusing undeclared query
     # parameters still serves the page
-    return render(request, "signin.html", title="Sign in", active=None)
+    return render(request, "signin.html", title="Sign in", script=None, active=None)
 
 
-@router.get("/reviews/{review_id}", response_class=HTMLResponse)
-def page_review(request: Request, review_id: int) -> HTMLResponse:
-    return render(request, "review.html", title=f"Review {review_id}", active="/reviews", review_id=review_id)
-
-
-@router.get("/assumption-sets/{set_id}", response_class=HTMLResponse)
-def page_assumption_set(request: Request, set_id: int) -> HTMLResponse:
-    return render(request, "assumption_set.html", title=f"Assumption set {set_id}", active="/assumption-sets",
-                  set_id=set_id)
+@router.get("/assumption-sets", response_class=HTMLResponse)
+def page_assumption_sets(request: Request, from_alarm: str | None = Query(
+        None, max_length=500, description="Start the form from this alarm's suggested adjustment.")) -> HTMLResponse:
+    return render(request, "assumption_sets.html", title="Assumption sets", script="assumption-sets",
+                  active="/assumption-sets")
 
 
 SWAGGER = "/static/vendor/swagger-ui"

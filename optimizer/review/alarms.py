@@ -13,6 +13,15 @@ computes
   rest of the year needs per open period (target of the year − actual to date, ÷ open periods).
   Activity too low to reach the target at current conversion raises a `funnel` alarm.
 
+Each alarm also states the **margin at stake** (`at_stake`, money): the shortfall of the year in
+the KPI's own unit — target of the year − run-rate forecast for a pace alarm, (need − what the
+calls lead to) × open periods for a funnel alarm, never below 0 — times the margin one unit of that
+KPI has brought so far (margin of the KPI's products' actual orders ÷ the KPI's actual metric, in
+the scope, else over the company). For a margin KPI that is the shortfall itself, for revenue the
+margin of the missing revenue, for orders or calls the margin of the orders they stand for. It is
+what ranks alarms for a decision: a rep 40 % behind on a small KPI matters less than a market 10 %
+behind on its revenue.
+
 Severity is one of `critical`, `warning`, `watch`, `ok` by the thresholds of `Thresholds` (ratios of
 pace or funnel coverage); being far *ahead* of plan is flagged too (targets too low, accelerator
 cost). Each alarm carries the market-assumption adjustment a tactical review would test
@@ -22,7 +31,7 @@ hours for a lagging rep or team, lower conversion for a thin funnel.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, asdict
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -41,7 +50,7 @@ ALARM_COLUMNS = [
     "alarm_id", "kind", "level", "scope_id", "rep_id", "team", "market_id", "kpi", "metric", "products",
     "product_ids", "actual_to_date", "target_to_date", "pace", "target_year", "forecast_year",
     "forecast_attainment", "needed_per_period", "activity_per_period", "funnel_coverage", "severity",
-    "direction", "message", "suggested_adjustment",
+    "direction", "at_stake", "message", "suggested_adjustment",
 ]
 
 
@@ -103,6 +112,8 @@ def alarms(dataset: Dataset, *, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> 
     funnel = params.call_to_meeting * params.meeting_to_quote * params.quote_to_order  # orders per call
     implied_orders = activity_grid * params.rep_view(funnel)  # (R, P, T)
     actual_metric = component_metrics(params, actual_grid, plan)
+    # the margin of each KPI's products in the actual orders: margin per unit of the KPI so far
+    actual_margin = component_metrics(params, actual_grid, replace(plan, components=plan.components.assign(metric="margin")))
     implied_metric = component_metrics(params, implied_orders, plan)
     has_activity = activity_grid[:, :, closed].sum() > 0
     targets = target_grid(params, plan)
@@ -120,7 +131,8 @@ def alarms(dataset: Dataset, *, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> 
     for k in plan.component_ids:
         metric, spec = components.loc[k, "metric"], components.loc[k, "products"]
         product_ids = list(plan.component_products[k])
-        actual_rt, target_rt = actual_metric[k], targets[k]
+        actual_rt, target_rt, margin_rt = actual_metric[k], targets[k], actual_margin[k]
+        company_per_unit = _per_unit(margin_rt[:, closed].sum(), actual_rt[:, closed].sum())
         for level, members in groups.items():
             for scope, idx in members:
                 actual = float(actual_rt[idx][:, closed].sum())
@@ -131,6 +143,8 @@ def alarms(dataset: Dataset, *, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> 
                 pace = actual / target if target > 0 else np.inf
                 forecast = actual / n_closed * n_all
                 base = _scope_columns(level, scope, idx, reps, params)
+                per_unit = _per_unit(float(margin_rt[idx][:, closed].sum()), actual)
+                per_unit = company_per_unit if np.isnan(per_unit) else per_unit
                 base.update(kpi=k, metric=metric, products=spec, product_ids=product_ids,
                             actual_to_date=actual, target_to_date=target, pace=pace, target_year=target_year,
                             forecast_year=forecast,
@@ -138,6 +152,7 @@ def alarms(dataset: Dataset, *, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> 
                 severity, direction = thresholds.severity(pace)
                 rows.append({
                     **base, "kind": "pace", "severity": severity, "direction": direction,
+                    "at_stake": max(target_year - forecast, 0.0) * per_unit,
                     "needed_per_period": np.nan, "activity_per_period": np.nan, "funnel_coverage": np.nan,
                     "message": _pace_message(base, pace, forecast, target_year),
                     "suggested_adjustment": _suggestion(level, scope, base, pace, first_open, "pace")
@@ -155,6 +170,7 @@ def alarms(dataset: Dataset, *, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> 
                     severity, direction = OK, "on_plan"
                 rows.append({
                     **base, "kind": "funnel", "severity": severity, "direction": direction,
+                    "at_stake": max(needed - activity, 0.0) * n_open * per_unit,
                     "needed_per_period": needed, "activity_per_period": activity, "funnel_coverage": coverage,
                     "message": _funnel_message(base, needed, activity, coverage),
                     "suggested_adjustment": _suggestion(level, scope, base, coverage, first_open, "funnel")
@@ -168,6 +184,11 @@ def alarms(dataset: Dataset, *, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> 
     frame["_gap"] = -(frame["pace"].where(frame["kind"] == "pace", frame["funnel_coverage"]) - 1.0).abs()
     frame = frame.sort_values(["_rank", "_gap", "alarm_id"]).drop(columns=["_rank", "_gap"])
     return frame[ALARM_COLUMNS].reset_index(drop=True)
+
+
+def _per_unit(margin: float, metric: float) -> float:
+    """Margin per unit of a KPI (NaN without any of it to date)."""
+    return float(margin) / float(metric) if metric > 0 else float("nan")
 
 
 def _groups(labels: np.ndarray) -> list[tuple[str, list[int]]]:
