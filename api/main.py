@@ -23,7 +23,9 @@ from api.db import store
 from api.db.session import make_engine, make_session_factory, migrate
 from api.deps import Services
 from api.jobs import JobRunner
-from api.routers import actuals, alarms, assumption_sets, audit, benchmarks, health, me, plans, reviews, sweeps
+from api.routers import (
+    actuals, alarms, assumption_sets, audit, benchmarks, calibrations, health, me, plans, reviews, sweeps,
+)
 from api.routers.common import reject_unknown_query
 from api.web import pages
 from api.settings import Settings, get_settings
@@ -70,7 +72,7 @@ def create_app(settings: Settings | None = None, *, job_handlers: dict | None = 
                   generate_unique_id_function=unique_id, docs_url=None, redoc_url=None,
                   default_response_class=SafeJSONResponse, dependencies=[Depends(reject_unknown_query)])
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (health, me, assumption_sets, reviews, plans, actuals, alarms, audit, benchmarks, sweeps):
+    for module in (health, me, assumption_sets, reviews, plans, actuals, alarms, audit, benchmarks, sweeps, calibrations):
         app.include_router(module.router)
     pages.mount(app)  # the workbench at /, /docs and /static: every asset served from the package
     add_error_handlers(app)

@@ -28,6 +28,7 @@ PAGES = [
     ("/assumption-sets", "assumption_sets.html", "Assumption sets"),
     ("/reviews", "reviews.html", "Reviews"),
     ("/alarms", "alarms.html", "Alarms"),
+    ("/calibrations", "calibrations.html", "Calibration"),
     ("/benchmarks", "benchmarks.html", "Benchmarks"),
 ]
 NAV = [(path, title) for path, _, title in PAGES]
@@ -66,6 +67,11 @@ def page_review(request: Request, review_id: int) -> HTMLResponse:
 def page_assumption_set(request: Request, set_id: int) -> HTMLResponse:
     return render(request, "assumption_set.html", title=f"Assumption set {set_id}", active="/assumption-sets",
                   set_id=set_id)
+
+
+@router.get("/calibrations/{calibration_id}", response_class=HTMLResponse)
+def page_calibration(request: Request, calibration_id: int) -> HTMLResponse:
+    return render(request, "calibrations.html", title=f"Calibration {calibration_id}", active="/calibrations")
 
 
 SWAGGER = "/static/vendor/swagger-ui"
