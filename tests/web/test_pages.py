@@ -12,7 +12,7 @@ from api.web.pages import PAGES
 LOCAL = re.compile(r'(?:src|href)="([^"]+)"')
 
 
-@pytest.mark.parametrize("path", [p for p, _, _ in PAGES] + ["/signin", "/reviews/1", "/assumption-sets/1", "/docs"])
+@pytest.mark.parametrize("path", [p for p, _, _ in PAGES] + ["/signin", "/reviews/1", "/assumption-sets/1", "/calibrations/1", "/docs"])
 def test_pages_use_only_local_assets(client, path):
     response = client.get(path)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")

@@ -58,6 +58,7 @@
       return;
     }
     progress.hidden = true;
+    await showList();  // the list's badge follows the job that just finished
     if (job.status !== "succeeded") {
       fill("report-figures", el("p", { class: "na" }, job.error || `the calibration is ${job.status}`));
       ["report-status", "report-holdout", "estimates", "funnel"].forEach(n => fill(n));
@@ -75,11 +76,11 @@
       counts("funnel per market × product", s.funnel_status)),
       el("p", { class: "muted" }, s.effort_aversion.status),
       s.hours_inconsistent_count ? el("p", { class: "notice" },
-        `${s.hours_inconsistent_count} rep(s) whose history needs more than their selling hours at the estimated skill: ${s.hours_inconsistent_reps.join(", ")}`) : null);
+        `${s.hours_inconsistent_count} rep(s) whose history needs more than their selling hours at the estimated skill: ${s.hours_inconsistent_reps.join(", ")}`) : []);
     const h = s.holdout;
     if (!h) CT.notAvailable("report-holdout", "no holdout asked for (holdout 0)");
     else fill("report-holdout", el("p", {}, `${h.test_periods.join(", ")} predicted from ${h.fit_periods.length} months`), holdoutTable(h.wape),
-      h.new_plan ? [el("p", {}, `Under a plan no fit month saw (${h.new_plan.periods.join(", ")}):`), holdoutTable(h.new_plan.wape)] : null);
+      h.new_plan ? [el("p", {}, `Under a plan no fit month saw (${h.new_plan.periods.join(", ")}):`), holdoutTable(h.new_plan.wape)] : []);
     await showEstimates();
     await showFunnel();
   }
