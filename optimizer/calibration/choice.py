@@ -52,7 +52,7 @@ from optimizer.alignment.response import ResponseData, response_data, scale_to_m
 from optimizer.calibration.observed import Observed, with_periods_open
 from optimizer.executor import Executor, SerialExecutor
 from optimizer.parameters import Parameters
-from optimizer.solve import INF, OPTIMAL, highs_status, new_highs
+from optimizer.solve import INF, OPTIMAL, highs_status, new_highs, pass_matrix
 
 logger = logging.getLogger(__name__)
 
@@ -368,17 +368,9 @@ def solve_inverse(task: InverseTask) -> np.ndarray:
 
 
 def _inverse_model(matrix: sp.csc_matrix, cost, lower, upper, row_lower, row_upper):
-    import highspy
-
+    """The minimization handed to HiGHS as the maximization of −cost (the one set-up in optimizer.solve)."""
     highs = new_highs()
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = int(matrix.shape[1]), int(matrix.shape[0])
-    lp.sense_ = highspy.ObjSense.kMinimize
-    lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lower, upper
-    lp.row_lower_, lp.row_upper_ = row_lower, row_upper
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = matrix.indptr, matrix.indices, matrix.data
-    highs.passModel(lp)
+    pass_matrix(highs, matrix, -np.asarray(cost), lower, upper, row_lower, row_upper)
     return highs
 
 

@@ -18,6 +18,7 @@ import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -28,6 +29,7 @@ from models.history import PlanSpan
 from optimizer.calibration.activity import FunnelEstimate, SkillEstimate, estimate_funnel, estimate_skill
 from optimizer.calibration.choice import POLISH_ROUNDS, ComfortEstimate, estimate_comfort
 from optimizer.calibration.observed import Observed, observed_arrays
+from optimizer.calibration.validate import holdout_validation
 from optimizer.executor import Executor
 from optimizer.parameters import Parameters, effective_parameters
 
@@ -107,10 +109,8 @@ def calibrate(dataset: Dataset, history: pd.DataFrame, spans: list[PlanSpan], *,
                       comfort=comfort)
     if holdout:
         say("holdout", 0.6)
-        from optimizer.calibration.validate import holdout_validation
-
-        out.holdout = holdout_validation(dataset, history, spans, holdout, executor=executor,
-                                         polish_rounds=polish_rounds)
+        out.holdout = holdout_validation(dataset, history, spans, holdout, executor=executor, fit=partial(
+            calibrate, executor=executor, polish_rounds=polish_rounds))
     out.seconds = time.perf_counter() - started
     out.summary["seconds"] = round(out.seconds, 3)
     say("done", 1.0)

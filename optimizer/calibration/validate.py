@@ -12,6 +12,8 @@ the months under the old one is the test a calibration exists for.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -48,23 +50,22 @@ def wape(predicted: np.ndarray, actual: np.ndarray) -> float | None:
 
 
 def holdout_validation(dataset: Dataset, history: pd.DataFrame, spans: list[PlanSpan], k: int, *,
-                       executor: Executor | None = None, polish_rounds: int = 2) -> dict:
-    """Calibrate on all but the last `k` months of the history and score the forecasts of those months."""
-    from optimizer.calibration.estimate import calibrate
-
+                       fit: Callable, executor: Executor | None = None) -> dict:
+    """Calibrate with `fit(dataset, history, spans)` (estimate.calibrate passes itself) on all but the
+    last `k` months of the history and score the forecasts of those months."""
     periods = history_periods(dataset, history)
     if not 1 <= k < len(periods):
         raise InputError.single("--holdout", f"must leave at least one month to fit: the history has "
                                              f"{len(periods)} month(s), the holdout asks for {k}", column="holdout")
-    fit, test = periods[:-k], periods[-k:]
-    fit_history = history[history["period"].isin(set(fit))].reset_index(drop=True)
-    fit_spans = [PlanSpan(periods=tuple(p for p in s.periods if p in set(fit)), plan=s.plan, source=s.source)
-                 for s in spans if set(s.periods) & set(fit)]
-    calibration = calibrate(dataset, fit_history, fit_spans, executor=executor, polish_rounds=polish_rounds)
+    fitted, test = periods[:-k], periods[-k:]
+    fit_history = history[history["period"].isin(set(fitted))].reset_index(drop=True)
+    fit_spans = [PlanSpan(periods=tuple(p for p in s.periods if p in set(fitted)), plan=s.plan, source=s.source)
+                 for s in spans if set(s.periods) & set(fitted)]
+    calibration = fit(dataset, fit_history, fit_spans)
     params = effective_parameters(dataset)
     observed = observed_arrays(dataset, params, history, spans)
     actual = observed.orders[:, :, [periods.index(p) for p in test]]
-    fit_orders = observed.orders[:, :, [periods.index(p) for p in fit]]
+    fit_orders = observed.orders[:, :, [periods.index(p) for p in fitted]]
     forecasts = {
         "calibrated": predicted_orders(calibration.dataset, spans, test, executor),
         "uncalibrated": predicted_orders(dataset, spans, test, executor),
@@ -74,7 +75,7 @@ def holdout_validation(dataset: Dataset, history: pd.DataFrame, spans: list[Plan
     seen = {id(s.plan) for s in fit_spans}
     new_plan = [i for i, p in enumerate(test) if id(_span_of(spans, p).plan) not in seen]
     out = {
-        "fit_periods": fit, "test_periods": test, "orders": round(float(actual.sum()), 6),
+        "fit_periods": fitted, "test_periods": test, "orders": round(float(actual.sum()), 6),
         "wape": {name: wape(f, actual) for name, f in forecasts.items()},
         "new_plan": None,
     }
