@@ -66,6 +66,23 @@ def run(case: str, noises: list[float], *, workers: int, polish_rounds: int) -> 
     return out
 
 
+def sensitivity(case: str, spread: float, *, workers: int) -> dict:
+    """The true reps with their felt cost per hour (κ), or their skill, times log-normal noise of log-sd
+    `spread`: how sensitive the recommendation's pay-cut promise is to small parameter errors."""
+    import numpy as np
+
+    tables, seed = company(case)
+    truth = dataset_from_tables(tables)
+    rng = np.random.default_rng([seed, 5])
+    rp = truth.rep_products
+    aversion = truth.company.effort_aversion
+    felt = aversion * (rp["comfort"] - 1.0) * np.exp(rng.normal(0.0, spread, len(rp)))
+    models = {"felt cost perturbed": replace(truth, rep_products=rp.assign(comfort=1.0 + felt / aversion)),
+              "skill perturbed": replace(truth, rep_products=rp.assign(
+                  skill=rp["skill"] * np.exp(rng.normal(0.0, spread, len(rp)))))}
+    return recommendation_regret(truth, {"truth": truth, **models}, workers=workers)
+
+
 def table(results: list[dict]) -> str:
     lines = ["| company | noise | regret uncalibrated | regret calibrated | ratio | true cuts > 6 %: uncalibrated / calibrated "
              "| worst true cut: uncalibrated / calibrated | in-sample WAPE | calibrate s |",
@@ -87,7 +104,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--polish-rounds", type=int, default=2)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--sensitivity", type=float, help="instead: the true reps perturbed by this log-sd")
     args = parser.parse_args()
+    if args.sensitivity:
+        for case in args.cases.split(","):
+            result = sensitivity(case, args.sensitivity, workers=args.workers)
+            for name, row in result["models"].items():
+                print(f"{case} {name}: regret {row.get('regret_pct', 0):.2f} %, true cuts > 6 %: {row.get('cuts_beyond')}, "
+                      f"worst {100 * row.get('worst_cut', 0):.0f} %", flush=True)
+        return
     results = []
     for case in args.cases.split(","):
         results += run(case, [float(n) for n in args.noise.split(",")], workers=args.workers,

@@ -82,10 +82,25 @@ def test_bad_calibration_bodies_are_422_naming_the_key(client, env, body, field)
     assert jobs(env) == before
 
 
-def test_a_review_uses_a_succeeded_calibration(client, env, calibration):
+def assumption_set(client, env) -> int:
     sets = client.get("/v1/assumption-sets", headers=env.headers("viewer")).json()["data"]
-    set_id = sets[0]["id"] if sets else client.post(
+    return sets[0]["id"] if sets else client.post(
         "/v1/assumption-sets", json={"name": "calm", "adjustments": []}, headers=env.headers("analyst")).json()["id"]
+
+
+def test_a_review_names_its_calibration(client, env, calibration):
+    response = client.post("/v1/reviews", json={"assumption_set_id": assumption_set(client, env),
+                                                "calibration_id": calibration["id"]}, headers=env.headers("analyst"))
+    assert response.status_code == 202, response.text
+    assert response.json()["calibration_id"] == calibration["id"]
+    with env.sessions() as session:
+        assert store.get_job(session=session, job_id=response.json()["id"]).params["calibration_id"] == calibration["id"]
+    assert client.post(f"/v1/reviews/{response.json()['id']}/cancel", headers=env.headers("analyst")).status_code == 200
+
+
+@pytest.mark.slow
+def test_a_review_uses_a_succeeded_calibration(client, env, calibration):
+    set_id = assumption_set(client, env)
     reviews = {}
     for name, extra in (("plain", {}), ("calibrated", {"calibration_id": calibration["id"]})):
         response = client.post("/v1/reviews", json={"assumption_set_id": set_id, **extra}, headers=env.headers("analyst"))
@@ -118,3 +133,21 @@ def test_a_review_naming_an_unknown_or_unfinished_calibration_is_refused(client,
     assert jobs(env) == before
     tables = client.get(f"/v1/calibrations/{queued_id}/rep_products", headers=env.headers("viewer"))
     assert tables.status_code == 409
+
+
+def test_a_dataset_without_actuals_cannot_be_calibrated(database_url, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from tests.api.conftest import prepare, sample_without_actuals, settings_for
+
+    env = prepare(database_url, sample_without_actuals(tmp_path))
+    try:
+        with TestClient(create_app(settings_for(env.url))) as client:
+            response = client.post("/v1/calibrations", json={}, headers=env.headers("analyst"))
+        assert response.status_code == 422, response.text
+        (error,) = response.json()["errors"]
+        assert error["file"] == "actuals" and "no rows" in error["message"]
+        assert jobs(env) == 0
+    finally:
+        env.sessions.kw["bind"].dispose()
