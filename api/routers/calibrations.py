@@ -21,7 +21,6 @@ from models.limits import MAX_ID
 
 router = APIRouter(prefix="/v1/calibrations", tags=["calibrations"], responses={**ERRORS, **NOT_FOUND})
 CalibrationId = Annotated[int, Path(ge=1, le=MAX_ID, description="Calibration id.")]
-TABLES = ("rep_products", "funnel")
 
 
 def calibration_public(job: JobRow, *, full: bool = False) -> CalibrationPublic:
@@ -119,24 +118,16 @@ def succeeded(session, calibration_id: int) -> JobRow:
     return job
 
 
-@router.get("/{calibration_id}/{table}", responses={**CONFLICT, **BAD_INPUT, 200: {
-    "content": {"text/csv": {}}, "description": "JSON rows, or CSV with ?format=csv or Accept: text/csv."}})
-def read_calibration_table(
-    principal: Viewer, session: SessionDep, request: Request, calibration_id: CalibrationId,
-    table: Literal["rep_products", "funnel"],
-    rep_id: IdFilter = Query(None, description="Only this rep (rep_products)."),
-    product_id: IdFilter = Query(None, description="Only this product."),
-    market_id: IdFilter = Query(None, description="Only this market (funnel)."),
-    status_filter: Literal["identified", "interval", "lower bound", "upper bound", "not identified", "estimated"] | None
-    = Query(None, alias="status", description="Only rows whose comfort (rep_products) or funnel status starts so."),
-    limit: int = Query(1000, ge=1, le=100_000, description="Page size (JSON)."),
-    offset: Offset = 0,
-    format: Literal["json", "csv"] | None = Query(None, description="csv for a CSV file (every matching row)."),
-):
-    """The estimates per rep × product (skill and comfort: prior, estimate, range or standard error,
-    support, status) or per market × product (funnel rates), filtered."""
+TABLE_RESPONSES = {**CONFLICT, **BAD_INPUT, 200: {
+    "content": {"text/csv": {}}, "description": "JSON rows, or CSV with ?format=csv or Accept: text/csv."}}
+StatusFilter = Literal["identified", "interval", "lower bound", "upper bound", "not identified", "estimated"] | None
+
+
+def estimates_table(session, request: Request, calibration_id: int, table: str, *, filters: dict, status_filter,
+                    limit: int, offset: int, format: str | None):
+    """One table of a succeeded calibration's estimates, filtered, as JSON rows or CSV."""
     frame = pd.DataFrame(succeeded(session, calibration_id).result[table])
-    for column, value in (("rep_id", rep_id), ("product_id", product_id), ("market_id", market_id)):
+    for column, value in filters.items():
         if value is not None and column in frame.columns:
             frame = frame[frame[column] == value]
     if status_filter is not None and len(frame):
@@ -147,6 +138,39 @@ def read_calibration_table(
     page = frame.iloc[offset:offset + limit]
     return {"calibration_id": calibration_id, "table": table, "count": len(frame),
             "data": page.astype(object).where(pd.notna(page), None).to_dict(orient="records")}
+
+
+@router.get("/{calibration_id}/rep_products", responses=TABLE_RESPONSES)
+def read_calibration_rep_products(
+    principal: Viewer, session: SessionDep, request: Request, calibration_id: CalibrationId,
+    rep_id: IdFilter = Query(None, description="Only this rep."),
+    product_id: IdFilter = Query(None, description="Only this product."),
+    status_filter: StatusFilter = Query(None, alias="status", description="Only rows whose comfort status starts so."),
+    limit: int = Query(1000, ge=1, le=100_000, description="Page size (JSON)."),
+    offset: Offset = 0,
+    format: Literal["json", "csv"] | None = Query(None, description="csv for a CSV file (every matching row)."),
+):
+    """The estimates per rep × product: skill and comfort — prior, estimate, standard error or consistent
+    range, support (orders, months sold) and identification status."""
+    return estimates_table(session, request, calibration_id, "rep_products",
+                           filters={"rep_id": rep_id, "product_id": product_id}, status_filter=status_filter,
+                           limit=limit, offset=offset, format=format)
+
+
+@router.get("/{calibration_id}/funnel", responses=TABLE_RESPONSES)
+def read_calibration_funnel(
+    principal: Viewer, session: SessionDep, request: Request, calibration_id: CalibrationId,
+    market_id: IdFilter = Query(None, description="Only this market."),
+    product_id: IdFilter = Query(None, description="Only this product."),
+    status_filter: StatusFilter = Query(None, alias="status", description="Only rows whose status starts so."),
+    limit: int = Query(1000, ge=1, le=100_000, description="Page size (JSON)."),
+    offset: Offset = 0,
+    format: Literal["json", "csv"] | None = Query(None, description="csv for a CSV file (every matching row)."),
+):
+    """The funnel rates per market × product with standard errors, the activity counted and a status."""
+    return estimates_table(session, request, calibration_id, "funnel",
+                           filters={"market_id": market_id, "product_id": product_id}, status_filter=status_filter,
+                           limit=limit, offset=offset, format=format)
 
 
 @router.post("/{calibration_id}/cancel", response_model=CalibrationPublic, responses=CONFLICT)
