@@ -2,7 +2,7 @@
 
 This module only assembles the commands; each lives in `api/commands/` in the module of its
 subject: `plan` (solve, pay, generate), `align` (recommend, simulate), `service` (load, token,
-serve), `bench` and `sweep`, and `common` holds what they share (exit codes: 0 success, 1 no usable answer,
+serve), `bench`, `sweep` and `calibrate` (import, calibrate), and `common` holds what they share (exit codes: 0 success, 1 no usable answer,
 2 bad input). The console entry point is `api.cli:app`.
 """
 
@@ -12,7 +12,7 @@ import logging
 
 import typer
 
-from api.commands import align, bench, plan, service, sweep
+from api.commands import align, bench, calibrate, plan, service, sweep
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="The `comptune` command line: solve a dataset folder, pay out a plan, generate synthetic data.")
@@ -21,6 +21,8 @@ for command in (plan.solve, plan.pay, plan.generate, service.load):
 app.add_typer(service.token_app, name="token")
 for command in (service.serve, bench.bench, align.recommend, align.simulate, sweep.sweep):
     app.command()(command)
+app.command(name="import")(calibrate.import_command)
+app.command(name="calibrate")(calibrate.calibrate_command)
 
 
 def main() -> None:  # pragma: no cover - console entry

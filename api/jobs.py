@@ -45,7 +45,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import store
-from api.db.store import BENCHMARK, REVIEW, SWEEP
+from api.db.store import BENCHMARK, CALIBRATION, REVIEW, SWEEP
 from api.db.tables import BenchmarkRow, DatasetRow, JobRow
 from api.serialize import frame_to_json, jsonable
 from api.settings import Settings
@@ -59,7 +59,8 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[str, float | None], None]
 JobHandler = Callable[[Any, sessionmaker, Settings, Progress], tuple[dict | None, dict | None]]
-HANDLERS = {REVIEW: "api.jobs:run_review", BENCHMARK: "api.jobs:run_benchmark", SWEEP: "api.jobs:run_sweep_job"}
+HANDLERS = {REVIEW: "api.jobs:run_review", BENCHMARK: "api.jobs:run_benchmark", SWEEP: "api.jobs:run_sweep_job",
+            CALIBRATION: "api.jobs:run_calibration"}
 PROGRESS_INTERVAL_S = 0.5  # at most two progress writes a second per job
 STOP_GRACE_S = 5.0  # SIGTERM, then SIGKILL this much later
 
@@ -422,7 +423,8 @@ def run_review(job: JobRow, session_factory: sessionmaker, settings: Settings,
         dataset_row = session.get(DatasetRow, job.dataset_id)
         if dataset_row is None:
             raise JobFailed("the dataset of this review is gone")
-        dataset = store.build_dataset(session=session, dataset=dataset_row, plan_version=job.plan_version)
+        dataset = store.build_dataset(session=session, dataset=dataset_row, plan_version=job.plan_version,
+                                      overrides=calibrated_tables(session, job.params.get("calibration_id")))
         baseline_version = job.params.get("baseline_plan_version")
         baseline = None
         if baseline_version is not None and baseline_version != job.plan_version:
@@ -484,6 +486,49 @@ def review_plan_lp(job: JobRow, dataset: Any, assumptions: Any, options: Any, se
                                        warm=warm_out)
             session.commit()
     return plan_result, plan_lp
+
+
+def calibrated_tables(session: Session, calibration_id: int | None) -> dict | None:
+    """The funnel.csv and rep_products.csv a review's calibration estimated (None without one)."""
+    if calibration_id is None:
+        return None
+    calibration = store.get_job(session=session, job_id=calibration_id, kind=CALIBRATION)
+    if calibration.status != store.SUCCEEDED or not calibration.result:
+        raise JobFailed(f"calibration {calibration_id} is {calibration.status}: the review cannot use it")
+    stored = calibration.result["calibrated"]
+    return {name: store.frame_from_json(stored[key]) for key, name in (("funnel", "funnel.csv"),
+                                                                       ("rep_products", "rep_products.csv"))}
+
+
+def run_calibration(job: JobRow, session_factory: sessionmaker, settings: Settings,
+                    progress: Progress | None = None) -> tuple[dict, dict]:
+    """A calibration (optimizer/calibration) of the stored actuals under the plan versions of its params."""
+    from models.history import PlanSpan, stored_history
+    from optimizer.calibration.estimate import calibrate
+    from optimizer.executor import ExecutorError, open_executor
+
+    with session_factory() as session:
+        dataset_row = session.get(DatasetRow, job.dataset_id)
+        if dataset_row is None:
+            raise JobFailed("the dataset of this calibration is gone")
+        dataset = store.build_dataset(session=session, dataset=dataset_row, plan_version=job.plan_version)
+        plans = {v: store.build_dataset(session=session, dataset=dataset_row, plan_version=v, with_actuals=False).plan
+                 for v in {span["plan_version"] for span in job.params["plans"]}}
+        session.rollback()
+    spans = [PlanSpan(periods=tuple(span["periods"]), plan=plans[span["plan_version"]],
+                      source=f"plan version {span['plan_version']}") for span in job.params["plans"]]
+    try:
+        with open_executor(workers=settings.review_workers) as executor:
+            calibration = calibrate(dataset, stored_history(dataset), spans, holdout=int(job.params.get("holdout", 0)),
+                                    executor=executor, polish_rounds=int(job.params.get("polish_rounds", 2)),
+                                    progress=progress)
+    except ExecutorError as error:
+        raise JobFailed(str(error)) from error
+    except RuntimeError as error:  # a solver ended without an answer
+        raise JobFailed(f"calibration failed: {error}") from error
+    result = {**calibration.to_dict(), "calibrated": {"funnel": frame_to_json(calibration.dataset.funnel),
+                                                      "rep_products": frame_to_json(calibration.dataset.rep_products)}}
+    return {**calibration.summary, "holdout": calibration.holdout}, result
 
 
 def run_sweep_job(job: JobRow, session_factory: sessionmaker, settings: Settings,

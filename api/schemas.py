@@ -114,6 +114,8 @@ class ReviewCreate(BaseModel):
                                        description="Solver time limit for each solve of the review (seconds); "
                                                    "the service default when omitted.")
     in_force_only: bool = Field(False, description="Reweigh only the components in force (no candidate components).")
+    calibration_id: int | None = Field(None, ge=1, le=MAX_ID, description="A succeeded calibration of the current "
+                                       "dataset (POST /v1/calibrations): the review uses its funnel, skill and comfort.")
     max_components: int | None = Field(None, description="At most this many components (≥ 1; company.yaml's, default 4).")
     max_pay_cut: float | None = Field(None, allow_inf_nan=False, description="No rep's expected pay more than this "
                                       "share below the plan in force, in [0, 1) (company.yaml's, default 0.05).")
@@ -246,6 +248,7 @@ class ReviewPublic(BaseModel):
     in_force_only: bool = Field(False, description="Whether only the components in force were reweighed.")
     rules: dict = Field(default_factory=dict, description="The rule overrides of the request (max_components, "
                                                           "max_pay_cut, …); company.yaml's values for the others.")
+    calibration_id: int | None = Field(None, description="The calibration whose behaviour model the review used, if any.")
     created_by: str = Field(..., description="Who submitted it.")
     submitted_at: datetime = Field(..., description="Queued at (UTC).")
     started_at: datetime | None = Field(None, description="Started running at (UTC).")
@@ -587,3 +590,58 @@ class SweepPublic(BaseModel):
     summary: dict | None = Field(None, description="Scenarios, seconds and the robust choice.")
     result: dict | None = Field(None, description="The full result (candidates, scenarios, scores): "
                                                   "GET /v1/sweeps/{id}?full=true.")
+
+
+class CalibrationPlanSpan(BaseModel):
+    """The plan version the reps were paid on over some closed periods of the history."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    periods: dict[str, Ident] = Field(..., description="{from, to}: an inclusive range of closed period labels "
+                                                      "(either end may be omitted: the history's first or last).")
+    plan_version: int = Field(..., ge=1, le=MAX_ID, description="A stored plan version.")
+
+
+class CalibrationCreate(BaseModel):
+    """Calibrate the current dataset's behaviour model from its stored actuals (DESIGN.md §4.11), as a job."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [
+        {"holdout": 1}, {"holdout": 3, "plans": [{"periods": {"from": "2026-01", "to": "2026-02"}, "plan_version": 1},
+                                                  {"periods": {"from": "2026-03"}, "plan_version": 2}]}]})
+
+    holdout: int = Field(0, ge=0, le=1000, description="Fit on all but the last K closed months and predict those.")
+    plans: list[CalibrationPlanSpan] | None = Field(
+        None, max_length=1000, description="Which plan version was in force when; default: the plan in force for "
+                                           "the whole history. Gaps and overlaps are refused.")
+    polish_rounds: int = Field(2, ge=-1, le=10, description="Rounds of the judge's check of the fit (-1: none).")
+    time_limit_s: float | None = Field(None, gt=0, allow_inf_nan=False,
+                                       description="Wall-clock limit of the job (seconds); the service default when omitted.")
+
+
+class CalibrationPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": 7, "status": "succeeded", "params": {"holdout": 1, "plans": [{"periods": ["2026-01", "2026-02", "2026-03"],
+                                                                              "plan_version": 1}]},
+        "created_by": "ana", "submitted_at": "2026-04-02T09:00:00Z", "started_at": "2026-04-02T09:00:00Z",
+        "finished_at": "2026-04-02T09:00:04Z", "error": None, "phase": None, "progress": 1.0,
+        "summary": {"history": {"months": 3}, "comfort_status": {"interval": 120, "lower bound": 180}}, "result": None}]})
+
+    id: int = Field(..., description="Calibration job id.")
+    status: Literal["queued", "running", "succeeded", "failed", "canceled"] = Field(..., description="Job status.")
+    params: dict = Field(..., description="holdout, plans (periods and plan version per span), polish_rounds.")
+    plan_version: int | None = Field(None, description="Plan version in force when it was submitted.")
+    created_by: str = Field(..., description="Who submitted it.")
+    submitted_at: datetime = Field(..., description="Queued at (UTC).")
+    started_at: datetime | None = Field(None, description="Started at (UTC).")
+    finished_at: datetime | None = Field(None, description="Finished at (UTC).")
+    error: str | None = Field(None, description="Why it failed.")
+    phase: str | None = Field(None, description="activity, comfort, holdout (while running).")
+    progress: float | None = Field(None, ge=0, le=1, description="Share of the work done, 0–1.")
+    summary: dict | None = Field(None, description="The report's summary (history, counts per identification status, "
+                                                   "effort_aversion, in-sample fit) and the holdout errors.")
+    result: dict | None = Field(None, description="With ?full=true: the estimates per rep × product and market × "
+                                                  "product (also GET /v1/calibrations/{id}/rep_products or /funnel).")
+
+
+class CalibrationsPublic(BaseModel):
+    data: list[CalibrationPublic] = Field(..., description="Calibrations, newest first.")
+    count: int = Field(..., description="How many there are in all.")

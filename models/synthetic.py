@@ -19,7 +19,7 @@ import pandas as pd
 import yaml
 
 # The public API; Blueprint and the draw_* / derive_plan helpers are shared with scripts/build_sample.py.
-__all__ = ["synthetic_tables", "write_tables"]
+__all__ = ["synthetic_tables", "write_tables", "known_tables"]
 
 GROUPS = ("legacy", "core", "new")
 
@@ -567,6 +567,15 @@ def synthetic_tables(
     if binding_mix:
         add_binding_mix(tables["products.csv"])
     return tables
+
+
+def known_tables(tables: dict[str, object]) -> dict[str, object]:
+    """What the company itself knows of a synthetic dataset: the same tables with rep_products.csv's
+    `skill` and `comfort` left out (both then default to 1). The tables as generated hold the true
+    values; a calibration (optimizer/calibration) must recover them from the history."""
+    known = dict(tables)
+    known["rep_products.csv"] = tables["rep_products.csv"].drop(columns=["skill", "comfort"])
+    return known
 
 
 BINDING_LEGACY_SHARE = 0.30  # legacy products together; split evenly between them

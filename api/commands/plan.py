@@ -197,6 +197,13 @@ def generate(
     seed: int = 0,
     binding_mix: Annotated[bool, typer.Option(
         "--binding-mix", help="Add min/max mix shares the most profitable plan breaks (the horizon rows bind).")] = False,
+    history_noise: Annotated[Optional[float], typer.Option(
+        "--history-noise", min=0.0, help="Write the closed periods' actuals as the true reps' answers to the plan "
+        "(§4.5) with this log-normal noise, the company's view (skill and comfort unknown) in --out and the true "
+        "dataset in --out/truth/ (docs/calibration.md).")] = None,
+    plan_change: Annotated[Optional[str], typer.Option(
+        "--plan-change", help="With --history-noise: the closed period from which the plan in force replaced an "
+        "earlier one (written to history_plans/before/, mapped in plans.yaml).")] = None,
 ) -> None:
     """Write a seeded synthetic dataset of any size in the comptune format."""
     from models.synthetic import synthetic_tables, write_tables
@@ -204,8 +211,42 @@ def generate(
     if closed >= periods:
         err_console.print("--closed must be smaller than --periods")
         raise typer.Exit(EXIT_BAD_INPUT)
+    if (history_noise is not None or plan_change is not None) and closed < 1:
+        err_console.print("--history-noise and --plan-change need closed periods (--closed)")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    if plan_change is not None and history_noise is None:
+        err_console.print("--plan-change needs --history-noise")
+        raise typer.Exit(EXIT_BAD_INPUT)
     tables = synthetic_tables(reps=reps, products=products, markets=markets, periods=periods, seed=seed,
                               closed_periods=closed, binding_mix=binding_mix)
     with staged_output(out) as stage:
-        write_tables(tables, stage)
-    console.print(f"wrote a {reps} reps × {products} products × {markets} markets × {periods} periods dataset to {out}")
+        if history_noise is None:
+            write_tables(tables, stage)
+        else:
+            write_with_history(tables, stage, noise=history_noise, seed=seed, plan_change=plan_change)
+    console.print(f"wrote a {reps} reps × {products} products × {markets} markets × {periods} periods dataset to {out}"
+                  + ("" if history_noise is None else f" (history with {history_noise:g} noise; the truth in {out}/truth/)"))
+
+
+def write_with_history(tables: dict, folder: Path, *, noise: float, seed: int, plan_change: str | None) -> None:
+    """The company's view with the true reps' noisy history as actuals.csv, the truth in truth/, and the
+    earlier plan and plans.yaml when the plan changed (optimizer.calibration.synthetic)."""
+    import yaml
+
+    from models.dataset import dataset_from_tables
+    from models.synthetic import known_tables, write_tables
+    from optimizer.calibration.synthetic import synthetic_history
+
+    try:
+        history = synthetic_history(dataset_from_tables(tables), noise=noise, seed=seed, plan_change=plan_change)
+    except ValueError as error:
+        err_console.print(str(error))
+        raise typer.Exit(EXIT_BAD_INPUT)
+    truth = {**tables, "actuals.csv": history.actuals}
+    write_tables(known_tables(truth), folder)
+    write_tables(truth, folder / "truth")
+    if history.earlier_plan is not None:
+        write_plan(history.earlier_plan, folder / "history_plans" / "before")
+        entries = [{"periods": {"from": span.periods[0], "to": span.periods[-1]}, "plan": span.source}
+                   for span in history.spans]
+        (folder / "plans.yaml").write_text(yaml.safe_dump({"plans": entries}, sort_keys=False))

@@ -40,12 +40,12 @@ logger = logging.getLogger(__name__)
 ACTUAL_COLUMNS = ("rep_id", "product_id", "period", "orders", "calls", "meetings", "quotes")
 ACTUAL_MEASURES = ("orders", "calls", "meetings", "quotes")
 
-REVIEW, BENCHMARK, SWEEP = "review", "benchmark", "sweep"
+REVIEW, BENCHMARK, SWEEP, CALIBRATION = "review", "benchmark", "sweep", "calibration"
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED = "queued", "running", "succeeded", "failed", "canceled"
 JOB_STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED)
 TERMINAL = (SUCCEEDED, FAILED, CANCELED)
 INTERRUPTED = "interrupted: the service stopped while the job was running; submit it again"
-JOB_TABLES = {REVIEW: JobRow, BENCHMARK: BenchmarkRow, SWEEP: JobRow}  # reviews and sweeps share `jobs`
+JOB_TABLES = {REVIEW: JobRow, BENCHMARK: BenchmarkRow, SWEEP: JobRow, CALIBRATION: JobRow}  # all but benchmarks share `jobs`
 
 
 class NotFound(LookupError):
@@ -148,12 +148,14 @@ def dataset_tables(*, session: Session, dataset: DatasetRow) -> dict[str, object
 
 
 def build_dataset(*, session: Session, dataset: DatasetRow, plan_version: int | None = None,
-                  with_actuals: bool = True) -> Dataset:
+                  with_actuals: bool = True, overrides: dict[str, pd.DataFrame] | None = None) -> Dataset:
     """Rebuild a validated `Dataset` from the database: tables + a plan version + current actuals.
 
-    `plan_version` defaults to the plan in force.
+    `plan_version` defaults to the plan in force. `overrides` replaces stored reference tables (a
+    calibration's funnel.csv and rep_products.csv), validated like the rest.
     """
     tables = dataset_tables(session=session, dataset=dataset)
+    tables.update(overrides or {})
     version = dataset.plan_version if plan_version is None else plan_version
     if version is not None:
         plan = get_plan_version(session=session, dataset_id=dataset.id, version=version)
@@ -426,7 +428,7 @@ def list_assumption_sets(*, session: Session, dataset_id: int, name: str | None 
 # --------------------------------------------------------------------------------------------
 # Jobs
 #
-# Reviews and sweeps live in `jobs` (their results in `job_results`; the `kind` column tells them
+# Reviews, sweeps and calibrations live in `jobs` (their results in `job_results`; the `kind` column tells them
 # apart), benchmarks in `benchmarks`; all share the lifecycle columns, so every function here takes
 # the job's `kind` and selects only rows of that kind. Each transition is a
 # conditional UPDATE on the current status (and, for a running job, on its owner).

@@ -14,6 +14,7 @@ from api.db.tables import DatasetRow, DecisionRow, JobRow
 from api.deps import Analyst, Approver, ServicesDep, SessionDep, Viewer
 from api.jobs import REVIEW
 from api.names import component_words, dataset_words
+from api.routers.calibrations import check_review_calibration
 from api.routers.common import (
     BAD_BODY, BAD_INPUT, CONFLICT, ERRORS, MONEY_DECIMALS, NOT_FOUND, SHARE_DECIMALS, IdFilter, Offset, ReviewId,
     csv_response, wants_csv,
@@ -54,6 +55,7 @@ def review_public(job: JobRow, *, principal: Principal, decision: DecisionRow | 
         id=job.id, status=job.status, assumption_set_id=job.assumption_set_id, plan_version=job.plan_version,
         time_limit_s=job.time_limit_s, in_force_only=bool(job.params.get("in_force_only", False)),
         rules=dict(job.params.get("rules") or {}),
+        calibration_id=job.params.get("calibration_id"),
         created_by=job.created_by, submitted_at=store.as_utc(job.submitted_at), started_at=started,
         finished_at=finished, canceled_at=store.as_utc(job.canceled_at),
         duration_s=(finished - started).total_seconds() if started and finished else None,
@@ -83,6 +85,9 @@ def create_review(principal: Analyst, session: SessionDep, services: ServicesDep
     company_rules(dataset_row).overridden(overrides, file="body")  # 422 naming the key; nothing stored
     params = {"in_force_only": body.in_force_only, "rules": overrides,
               "baseline_plan_version": store.baseline_plan_version(session=session, dataset=dataset_row)}
+    if body.calibration_id is not None:
+        check_review_calibration(session, body.calibration_id, dataset_row)  # 422 / 409; nothing stored
+        params["calibration_id"] = body.calibration_id
     job = store.create_job(session=session, kind=REVIEW, created_by=principal.name, time_limit_s=time_limit,
                            params=params, dataset_id=dataset_row.id,
                            assumption_set_id=assumption_set.id, plan_version=dataset_row.plan_version)

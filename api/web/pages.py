@@ -50,6 +50,7 @@ PAGES = [
          own_route=True),
     Page("/reviews", "reviews.html", "Reviews", "reviews", nav="Reviews"),
     Page("/sweeps", "sweeps.html", "Scenario sweeps", "sweeps", nav="Sweeps"),
+    Page("/calibrations", "calibrations.html", "Calibration", "calibrations", nav="Calibration"),
     Page("/benchmarks", "benchmarks.html", "Benchmarks", "benchmarks", nav="Benchmarks"),
     Page("/audit", "audit.html", "Audit log", "audit", nav="Audit log", role="approver"),
 ]
@@ -58,6 +59,7 @@ DETAIL_PAGES = [
     ("/reviews", "review.html", "Review", "review", "/reviews"),
     ("/assumption-sets", "assumption_set.html", "Assumption set", "assumption-set", "/assumption-sets"),
     ("/sweeps", "sweep.html", "Sweep", "sweep", "/sweeps"),
+    ("/calibrations", "calibrations.html", "Calibration", "calibrations", "/calibrations"),
 ]
 NAV = [(page.path, page.nav, page.role) for page in PAGES if page.nav]
 
