@@ -509,7 +509,7 @@ def nested_frontier(space: PlanSpace, limits: Limits, pool: list[tuple[str, Judg
         mine = [(label, space.judge([j.point], at_most)[0]) for label, j in pool
                 if len(j.point.components) == n and space.static_problem(j.point, at_most) is None]
         mine.sort(key=lambda lj: -lj[1].simulation.margin)
-        mine = [(label, rebalance(space, j, at_most, rounds=START_ROUNDS, give_back=1)) for label, j in mine[:starts]] + mine[starts:]
+        mine = [(label, floor_kept(space, j, at_most, curve_starts)) for label, j in mine[:starts]] + mine[starts:]
         entries: list[tuple[str, Judged]] = []
         result = None
         if mine:
@@ -536,6 +536,27 @@ def nested_frontier(space: PlanSpace, limits: Limits, pool: list[tuple[str, Judg
         frontier.append(previous)
         searches.append(result)
     return frontier, searches
+
+
+def floor_kept(space: PlanSpace, judged: Judged, limits: Limits,
+               curves: list[tuple[float, float, float]]) -> Judged:
+    """A start brought to the floor by `rebalance`; if some reps stay short, the same plan with the
+    family's next higher caps (ascending) until one keeps the rule. A rep whose targets are cut far
+    reaches the cap and stops selling, and where the market is oversold the scaling then takes them
+    below the floor whatever the targets: only a higher cap gives them room (measured at 1,000 reps:
+    11 reps short at a 135 % cap, none at 200 %)."""
+    best = rebalance(space, judged, limits, rounds=START_ROUNDS, give_back=1)
+    if best.keeps_pay_rule or judged.point.curve is None:
+        return best
+    t, slope, cap = judged.point.curve
+    for higher in sorted({c for _, _, c in curves if c > cap + 1e-9}):
+        variant = space.judge([replace(best.point, curve=(t, slope, higher))], limits)[0]
+        tried = rebalance(space, variant, limits, rounds=START_ROUNDS, give_back=1)
+        if better(tried, best, 0.0):
+            best = tried
+        if best.keeps_pay_rule:
+            break
+    return best
 
 
 def frontier_rows(frontier: list[tuple[str, Judged] | None], space: PlanSpace, limits: Limits) -> list[dict]:
@@ -621,7 +642,8 @@ def coverage_conflict(inputs: SearchInputs, space: PlanSpace, limits: Limits, be
 
 
 PRICE_SIMULATIONS = 16  # at most this many simulations for one rule's price (a price is "at least" that much)
-# (and at most half the local search's budget per count: 4 at 1,000 reps)
+# (and at most half the local search's budget per count; 2 from LARGE_BLOCKS on: at 1,000 reps a
+# simulation costs about a second, and five rules' searches of 4 took 98 s of a 590 s run under load)
 PRICE_MOVES = {"max_components": ("structure", "weights"), "max_pay_cut": ("scale", "weights"),
                "min_quota_coverage": ("scale", "weights", "curve"), "max_weight_change": ("weights", "structure"),
                "curve_family": ("curve",)}  # the moves a lifted rule frees
@@ -687,7 +709,7 @@ def rule_prices(inputs: SearchInputs, space: PlanSpace, limits: Limits, answer: 
     blocked = final.blocked if final is not None else {}
     base = answer.judged
     blocks = len(inputs.params.reps) * len(inputs.params.open_index)
-    price_budget = min(PRICE_SIMULATIONS, max(3, local_budget(blocks) // 2))
+    price_budget = 2 if blocks >= LARGE_BLOCKS else min(PRICE_SIMULATIONS, max(3, local_budget(blocks) // 2))
     plan_margin = inputs.plan_margin or 0.0
     objective = "margin" if inputs.rules.objective == MARGIN else "net margin"
     for rule in PRICED_RULES:
