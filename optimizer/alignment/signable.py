@@ -59,8 +59,8 @@ from optimizer.solve import OPTIMAL
 logger = logging.getLogger(__name__)
 
 LP_CURVES = {"capped at target": ((0.0, 0.0), (1.0, 1.0)), "linear": ((0.0, 0.0), (1.0, 1.0), (1000.0, 1000.0))}
-EPSILONS = (0.02,)  # strict margins (share of pay at target per selling hour); 0.25 too gave no answer the
-# local search did not reach from these, for twice the incentive LPs (half a 1,000-rep recommendation's LP time)
+EPSILONS = (0.02, 0.25)  # strict margins (share of pay at target per selling hour)
+LARGE_EPSILONS = (0.02,)  # from LARGE_BLOCKS on: the incentive LPs are half a 1,000-rep recommendation's time
 WEIGHT_TOLERANCE = 1e-6
 LOCAL_TOLERANCE = 0.0005  # a move must gain more than this share of plan margin (0.05 %)
 MIP_BLOCKS = 0  # above this many (rep, period) blocks the search leaves curves that make the judge a MIP
@@ -240,7 +240,9 @@ def structures(inputs: SearchInputs) -> tuple[list[tuple[str, dict[str, float]]]
     ids = inputs.targeted.component_ids
     forced = forced_components(ids, inputs.baseline_weights, inputs.max_weight_change)
     limit = inputs.rules.max_components
-    chains = [(lp_curve, eps) for lp_curve in LP_CURVES for eps in EPSILONS]
+    blocks = len(inputs.params.reps) * len(inputs.params.open_index)
+    chains = [(lp_curve, eps) for lp_curve in LP_CURVES
+              for eps in (LARGE_EPSILONS if blocks >= LARGE_BLOCKS else EPSILONS)]
     shape = replace(inputs.targeted, curve=_curve_frame(LP_CURVES[chains[0][0]]))
     built = incentive_problem(inputs.params, shape, inputs.planned, chains[0][1])
 
@@ -449,8 +451,8 @@ def search(inputs: SearchInputs) -> SearchResult:
 
 def screen(inputs: SearchInputs, space: PlanSpace, limits: Limits, shaped: list[tuple[str, dict[str, float]]],
            curves: dict[str, tuple[float, float, float]], levels: np.ndarray) -> list[tuple[str, Judged]]:
-    """Every structure with the lead curve; the best structure per component count with the other
-    curves; the plan in force as it is. Targets scaled per rep by `first_scale`, then raised by one
+    """Every structure with the lead curve; the structure with the best margin per component count
+    with the other curves; the plan in force as it is. Targets scaled per rep by `first_scale`, then raised by one
     factor where they would not cover the plan."""
     lead = lead_curve(curves)
     names = {params: name for name, params in curves.items()}
@@ -466,7 +468,7 @@ def screen(inputs: SearchInputs, space: PlanSpace, limits: Limits, shaped: list[
         by_count.setdefault(len(j.point.components), []).append((label, j))
     second = []
     for count in sorted(by_count):
-        top = best_of([j for _, j in by_count[count]])
+        top = max((j for _, j in by_count[count]), key=lambda j: j.simulation.margin)  # margin: its pay is not yet at the floor
         structure = next(label for label, j in by_count[count] if j is top).rsplit(", ", 1)[0]
         for name, params in curves.items():
             if params != lead:
