@@ -54,7 +54,7 @@ HEADROOM = 1.002  # a repair aims this far above the floor: market scaling betwe
 SHORT_TOLERANCE = 0.01  # a rep a cent below the floor is short
 STEPS = {  # per step level: weight shift, level factor, cap, slope, threshold, rep scale
     0: {"weight": 0.10, "level": 0.10, "cap": 0.20, "slope": 0.25, "threshold": 0.10, "scale": 0.06},
-    1: {"weight": 0.03, "level": 0.04, "cap": 0.05, "slope": 0.10, "threshold": 0.05, "scale": 0.02},
+    1: {"weight": 0.03, "level": 0.05, "cap": 0.05, "slope": 0.10, "threshold": 0.05, "scale": 0.02},
     2: {"weight": 0.01, "level": 0.01, "cap": 0.02, "slope": 0.05, "threshold": 0.02, "scale": 0.007},
 }
 WEIGHT_FLOOR = 1e-6  # a weight below this is no component

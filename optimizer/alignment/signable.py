@@ -67,10 +67,11 @@ MIP_BLOCKS = 0  # above this many (rep, period) blocks the search leaves curves 
 # (a MIP judgement costs 20–40 LP ones: 0.6 s against 0.02 s on the sample), so by default it explores the
 # family's concave members (threshold 0, slope ≤ 1 above target); the plan in force keeps its own curve
 WIDE_FAMILY = CurveFamily(threshold=(0.0, 0.9), slope_above_target=(0.0, 4.0), cap=(1.0, 10.0))
-# The local search's simulations per component count: MAX_LOCAL at the sample's 450 (rep, period) blocks,
-# falling with the square root of the blocks, at least MIN_LOCAL (200 reps × 9 months: 15; 1,000 × 9: 8).
+# The local search's simulations per component count: LOCAL_AT_REFERENCE at the sample's 450 (rep, period)
+# blocks, changing with the inverse square root of the blocks, within [MIN_LOCAL, MAX_LOCAL] (a 12-rep
+# company of 8 months: 65; 200 reps × 9 months: 15; 1,000 × 9: 8).
 # A count of simulations, not of seconds, so that the answer does not depend on the machine or the workers.
-LOCAL_REFERENCE_BLOCKS, MIN_LOCAL, MAX_LOCAL = 450, 8, 30
+LOCAL_REFERENCE_BLOCKS, LOCAL_AT_REFERENCE, MIN_LOCAL, MAX_LOCAL = 450, 30, 8, 120
 PRICED_RULES = ("max_components", "max_pay_cut", "min_quota_coverage", "max_weight_change", "curve_family")
 
 
@@ -386,7 +387,8 @@ def plan_space(inputs: SearchInputs, rank: list[str]) -> PlanSpace:
 
 def local_budget(blocks: int) -> int:
     """The local search's simulations per component count for a company of `blocks` (rep, period) blocks."""
-    return int(np.clip(round(MAX_LOCAL * (LOCAL_REFERENCE_BLOCKS / max(blocks, 1)) ** 0.5), MIN_LOCAL, MAX_LOCAL))
+    return int(np.clip(round(LOCAL_AT_REFERENCE * (LOCAL_REFERENCE_BLOCKS / max(blocks, 1)) ** 0.5),
+                       MIN_LOCAL, MAX_LOCAL))
 
 
 def search(inputs: SearchInputs) -> SearchResult:
@@ -494,7 +496,7 @@ LARGE_BLOCKS = 4_000  # from this many (rep, period) blocks on, one start per co
 
 
 def nested_frontier(space: PlanSpace, limits: Limits, pool: list[tuple[str, Judged]], tolerance: float,
-                    curve_starts: list[tuple[float, float, float]], *, budget: int = MAX_LOCAL,
+                    curve_starts: list[tuple[float, float, float]], *, budget: int = LOCAL_AT_REFERENCE,
                     starts: int = REBALANCED_STARTS) -> tuple[list[tuple[str, Judged] | None], list[Search | None]]:
     """For n = 1 … max_components: the best plan with at most n components (see the module docstring).
 
