@@ -457,6 +457,7 @@ def run_review(job: JobRow, session_factory: sessionmaker, settings: Settings,
                         + (f" ({message})" if message else ""))
     summary, result = review_outputs(recommendation, currency=dataset.company.currency)
     summary["plan_lp"] = result["plan_lp"] = plan_lp
+    result["current_period"] = dataset.company.current_period  # what it planned from (store.periods_closed_since)
     return summary, result
 
 

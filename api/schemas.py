@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from models.assumptions import AssumptionSet
-from models.limits import MAX_ACTUALS_ROWS, MAX_ID, MAX_QUANTITY, Ident, Reason
+from models.limits import MAX_ACTUALS_ROWS, MAX_ID, MAX_QUANTITY, Ident, Reason, not_blank
 
 Quantity = Annotated[float, Field(ge=0, le=MAX_QUANTITY, allow_inf_nan=False)]
 
@@ -207,7 +207,8 @@ class DecisionCreate(BaseModel):
         {"decision": "accept", "reason": "Freeze confirmed by the regional VP.", "plan_version": 1}]})
 
     decision: Literal["accept", "reject"] = Field(..., description="accept makes the recommendation the plan in force.")
-    reason: Reason = Field(..., min_length=1, description="Why (kept in the audit log).")
+    reason: Annotated[Reason, AfterValidator(not_blank)] = Field(
+        ..., min_length=1, description="Why (kept in the audit log); not only whitespace.")
     plan_version: int = Field(..., ge=1, le=MAX_ID, description="The plan version the decider believes is in force; "
                                                      "409 when it no longer is.")
 

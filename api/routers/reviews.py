@@ -84,6 +84,7 @@ def create_review(principal: Analyst, session: SessionDep, services: ServicesDep
     overrides = body.rule_overrides()
     company_rules(dataset_row).overridden(overrides, file="body")  # 422 naming the key; nothing stored
     params = {"in_force_only": body.in_force_only, "rules": overrides,
+              "current_period": dataset_row.company.get("current_period"),  # an accept after a close is 409
               "baseline_plan_version": store.baseline_plan_version(session=session, dataset=dataset_row)}
     if body.calibration_id is not None:
         check_review_calibration(session, body.calibration_id, dataset_row)  # 422 / 409; nothing stored
