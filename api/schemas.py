@@ -570,7 +570,8 @@ class SweepCreate(BaseModel):
     sweep: dict = Field(..., description="name, mode (grid | monte_carlo), criterion (expected | worst), factors "
                                          "(factor demand|price|conversion, markets, products, values or range), "
                                          "draws and seed (monte_carlo).")
-    time_limit_s: float | None = Field(None, gt=0, description="Solver time limit per scenario (seconds).")
+    time_limit_s: float | None = Field(None, gt=0, allow_inf_nan=False,
+                                       description="Solver time limit per scenario (seconds); at most the role's cap.")
 
 
 class SweepPublic(BaseModel):
@@ -587,10 +588,16 @@ class SweepPublic(BaseModel):
     submitted_at: datetime = Field(..., description="Queued at (UTC).")
     started_at: datetime | None = Field(None, description="Started at (UTC).")
     finished_at: datetime | None = Field(None, description="Finished at (UTC).")
+    canceled_at: datetime | None = Field(None, description="Canceled at (UTC).")
     error: str | None = Field(None, description="Why it failed (e.g. an unreachable Dask scheduler, named).")
     summary: dict | None = Field(None, description="Scenarios, seconds and the robust choice.")
     result: dict | None = Field(None, description="The full result (candidates, scenarios, scores): "
                                                   "GET /v1/sweeps/{id}?full=true.")
+
+
+class SweepsPublic(BaseModel):
+    data: list[SweepPublic] = Field(..., description="Sweeps, newest first (without their tables).")
+    count: int = Field(..., description="Number of sweeps matching the query (before paging).")
 
 
 class CalibrationPlanSpan(BaseModel):

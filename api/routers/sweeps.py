@@ -11,8 +11,11 @@ from api.db import store
 from api.db.tables import JobRow
 from api.deps import Analyst, ServicesDep, SessionDep, Viewer
 from api.jobs import SWEEP
-from api.routers.common import BAD_BODY, BAD_INPUT, CONFLICT, ERRORS, NO_DATASET, NOT_FOUND, csv_response, wants_csv
-from api.schemas import SweepCreate, SweepPublic
+from api.routers.common import (
+    BAD_BODY, BAD_INPUT, CONFLICT, ERRORS, NO_DATASET, NOT_FOUND, Offset, csv_response, wants_csv,
+)
+from api.schemas import SweepCreate, SweepPublic, SweepsPublic
+from models.errors import InputError
 from models.limits import MAX_ID
 from models.sweep import parse_sweep
 
@@ -24,7 +27,8 @@ SweepId = Annotated[int, Path(ge=1, le=MAX_ID, description="Sweep id.")]
 def sweep_public(job: JobRow, *, full: bool = False) -> SweepPublic:
     return SweepPublic(id=job.id, status=job.status, params=job.params, created_by=job.created_by,
                        submitted_at=store.as_utc(job.submitted_at), started_at=store.as_utc(job.started_at),
-                       finished_at=store.as_utc(job.finished_at), error=job.error, summary=job.summary,
+                       finished_at=store.as_utc(job.finished_at), canceled_at=store.as_utc(job.canceled_at),
+                       error=job.error, summary=job.summary,
                        result=job.result if full else None)
 
 
@@ -35,7 +39,10 @@ def create_sweep(principal: Analyst, session: SessionDep, services: ServicesDep,
     dataset_row = store.current_dataset(session=session)
     dataset = store.build_dataset(session=session, dataset=dataset_row)
     spec = parse_sweep(body.sweep, dataset, file="sweep", max_scenarios=services.settings.max_sweep_scenarios)
-    time_limit = min(body.time_limit_s or services.settings.default_time_limit_s, services.settings.max_time_limit_s)
+    settings = services.settings
+    time_limit = body.time_limit_s if body.time_limit_s is not None else settings.default_time_limit_s
+    if time_limit > settings.max_time_limit_s:
+        raise InputError.single("body", f"at most {settings.max_time_limit_s:g} seconds", column="time_limit_s")
     job = store.create_job(session=session, kind=SWEEP, created_by=principal.name, time_limit_s=time_limit,
                            params={"sweep": body.sweep, "n_scenarios": spec.n_scenarios},
                            dataset_id=dataset_row.id, plan_version=dataset_row.plan_version)
@@ -44,6 +51,30 @@ def create_sweep(principal: Analyst, session: SessionDep, services: ServicesDep,
     session.commit()
     services.runner.submit(job.id)
     return sweep_public(job)
+
+
+@router.get("", response_model=SweepsPublic)
+def read_sweeps(
+    principal: Viewer, session: SessionDep,
+    status_filter: Literal["queued", "running", "succeeded", "failed", "canceled"] | None = Query(
+        None, alias="status", description="Only sweeps in this status."),
+    limit: int = Query(50, ge=1, le=500, description="Page size."),
+    offset: Offset = 0,
+) -> SweepsPublic:
+    """List sweeps, newest first (their summaries; the tables stay unread)."""
+    rows, total = store.list_jobs(session=session, kind=SWEEP, status=status_filter, limit=limit, offset=offset)
+    return SweepsPublic(data=[sweep_public(r) for r in rows], count=total)
+
+
+@router.post("/{sweep_id}/cancel", response_model=SweepPublic, responses={**NOT_FOUND, **CONFLICT, **BAD_INPUT})
+def cancel_sweep(principal: Analyst, session: SessionDep, sweep_id: SweepId) -> SweepPublic:
+    """Cancel a queued or running sweep (409 when it has already finished); its worker is stopped."""
+    store.get_job(session=session, job_id=sweep_id, kind=SWEEP)
+    previous = store.cancel_job(session=session, job_id=sweep_id, kind=SWEEP)
+    store.record(session=session, actor=principal.name, role=principal.role, action="sweep.cancel",
+                 target=f"sweep:{sweep_id}", detail={"was": previous})
+    session.commit()
+    return sweep_public(store.get_job(session=session, job_id=sweep_id, kind=SWEEP))
 
 
 @router.get("/{sweep_id}", response_model=SweepPublic, responses={**NOT_FOUND, **BAD_INPUT})

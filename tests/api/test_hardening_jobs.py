@@ -209,3 +209,65 @@ def test_the_migration_renames_tokens_that_share_a_name(database_url):
         assert [(r.id, r.name) for r in store.list_tokens(session=session)] == [
             (1, "ana"), (2, "ana-2"), (3, "bob"), (4, "ana-4")]
     engine.dispose()
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. sweeps: validated at the request, listed, canceled
+
+
+def sweep_with(**changes) -> dict:
+    base = {"name": "south", "factors": [{"markets": ["south"], "factor": "demand", "values": [0.5, 1.0]}]}
+    return {**base, **changes}
+
+
+def test_a_sweep_that_cannot_become_assumption_sets_is_422_at_the_request(client, env):
+    from models.limits import MAX_FACTOR, MAX_SCOPE_IDS
+
+    before = count(env, JobRow)
+    for sweep, field in (
+            (sweep_with(name="n" * 300), "name"),
+            (sweep_with(name="south\x00"), "name"),
+            (sweep_with(name="south\x07"), "name"),
+            (sweep_with(factors=[{"markets": ["south"] * (MAX_SCOPE_IDS + 1), "factor": "demand", "values": [1]}]),
+             "factors[0].markets"),
+            (sweep_with(factors=[{"products": ["group:new"] * (MAX_SCOPE_IDS + 1), "factor": "price",
+                                  "values": [1]}]), "factors[0].products"),
+            (sweep_with(factors=[{"factor": "demand", "values": [MAX_FACTOR * 10]}]), "factors[0].values[0]"),
+            (sweep_with(factors=[{"factor": "demand", "values": [1e-9]}]), "factors[0].values[0]"),
+            ({"name": "mc", "mode": "monte_carlo", "draws": 3, "factors": [{"factor": "price", "range": [1, 1e6]}]},
+             "factors[0].range"),
+            (sweep_with(seed=2**63), "seed"),
+    ):
+        response = client.post("/v1/sweeps", json={"sweep": sweep}, headers=env.headers("analyst"))
+        assert response.status_code == 422, (field, response.text)
+        assert field in fields(response), (field, response.json())
+    import json
+
+    response = client.post("/v1/sweeps", content=json.dumps({"sweep": sweep_with()})[:-1] + ', "time_limit_s": 1e400}',
+                           headers={**env.headers("analyst"), "Content-Type": "application/json"})
+    assert response.status_code == 422 and "time_limit_s" in fields(response)
+    assert count(env, JobRow) == before  # nothing stored
+
+
+def test_sweeps_are_listed_and_canceled_like_reviews(client, env):
+    from tests.api.test_sweeps import wait
+
+    created = [client.post("/v1/sweeps", json={"sweep": sweep_with(name=f"s{i}")}, headers=env.headers("analyst"))
+               for i in range(2)]
+    assert [r.status_code for r in created] == [202, 202], [r.text for r in created]
+    first, second = (r.json()["id"] for r in created)
+    canceled = client.post(f"/v1/sweeps/{second}/cancel", headers=env.headers("analyst"))
+    assert canceled.status_code == 200 and canceled.json()["status"] == "canceled", canceled.text
+    assert client.post(f"/v1/sweeps/{second}/cancel", headers=env.headers("viewer")).status_code == 403
+    done = wait(client, env, first)
+    assert done["status"] == "succeeded", done
+    assert client.post(f"/v1/sweeps/{first}/cancel", headers=env.headers("analyst")).status_code == 409
+    listing = client.get("/v1/sweeps", headers=env.headers("viewer")).json()
+    assert listing["count"] == 2 and [s["id"] for s in listing["data"]] == [second, first]
+    assert all(s["result"] is None for s in listing["data"])  # the tables stay unread in a listing
+    only = client.get("/v1/sweeps", params={"status": "canceled"}, headers=env.headers("viewer")).json()
+    assert [s["id"] for s in only["data"]] == [second] and only["count"] == 1
+    assert client.post("/v1/sweeps/999/cancel", headers=env.headers("analyst")).status_code == 404
+    with env.sessions() as session:
+        actions = [a.action for a in session.scalars(select(AuditRow).where(AuditRow.target == f"sweep:{second}"))]
+    assert actions == ["sweep.create", "sweep.cancel"]
