@@ -492,6 +492,23 @@ def lock_kind(*, session: Session, kind: str) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": 0x636F6D70 + len(kind)})
 
 
+def lock_submitter(*, session: Session, name: str) -> None:
+    """Serialize one caller's job submissions until the transaction ends (PostgreSQL; SQLite's
+    write lock, held from the first insert, does it there)."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"submitter:{name}".encode()).digest()[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def active_jobs_of(*, session: Session, created_by: str) -> list[tuple[str, int]]:
+    """(kind, id) of every queued or running job `created_by` submitted, of every kind, oldest first."""
+    rows = []
+    for table in (JobRow, BenchmarkRow):
+        rows += session.execute(select(table.kind, table.id, table.submitted_at).where(
+            table.created_by == created_by, table.status.in_((QUEUED, RUNNING)))).all()
+    return [(kind, i) for kind, i, _ in sorted(rows, key=lambda r: (as_utc(r[2]), r[1]))]
+
+
 def mark_running(*, session: Session, job_id: int, kind: str = REVIEW, owner: str | None = None) -> bool:
     """queued → running, owned by `owner` with a fresh lease; False when it was canceled or taken."""
     table = job_table(kind)

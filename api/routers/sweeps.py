@@ -11,11 +11,11 @@ from api.db import store
 from api.db.tables import JobRow
 from api.deps import Analyst, ServicesDep, SessionDep, Viewer
 from api.jobs import SWEEP
+from api.quotas import check_job_quota, time_limit_for
 from api.routers.common import (
-    BAD_BODY, BAD_INPUT, CONFLICT, ERRORS, NO_DATASET, NOT_FOUND, Offset, csv_response, wants_csv,
+    BAD_BODY, BAD_INPUT, CONFLICT, ERRORS, NO_DATASET, NOT_FOUND, QUOTA, Offset, csv_response, wants_csv,
 )
 from api.schemas import SweepCreate, SweepPublic, SweepsPublic
-from models.errors import InputError
 from models.limits import MAX_ID
 from models.sweep import parse_sweep
 
@@ -33,19 +33,18 @@ def sweep_public(job: JobRow, *, full: bool = False) -> SweepPublic:
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=SweepPublic,
-             responses={**BAD_BODY, **NO_DATASET})
+             responses={**BAD_BODY, **NO_DATASET, **QUOTA})
 def create_sweep(principal: Analyst, session: SessionDep, services: ServicesDep, body: SweepCreate) -> SweepPublic:
     """Queue a sweep of the current dataset; the sweep is validated first (422 names the key)."""
     dataset_row = store.current_dataset(session=session)
     dataset = store.build_dataset(session=session, dataset=dataset_row)
     spec = parse_sweep(body.sweep, dataset, file="sweep", max_scenarios=services.settings.max_sweep_scenarios)
     settings = services.settings
-    time_limit = body.time_limit_s if body.time_limit_s is not None else settings.default_time_limit_s
-    if time_limit > settings.max_time_limit_s:
-        raise InputError.single("body", f"at most {settings.max_time_limit_s:g} seconds", column="time_limit_s")
+    time_limit = time_limit_for(body.time_limit_s, principal=principal, settings=settings)
     job = store.create_job(session=session, kind=SWEEP, created_by=principal.name, time_limit_s=time_limit,
                            params={"sweep": body.sweep, "n_scenarios": spec.n_scenarios},
                            dataset_id=dataset_row.id, plan_version=dataset_row.plan_version)
+    check_job_quota(session=session, principal=principal, settings=settings, job=job)  # 429; nothing stored
     store.record(session=session, actor=principal.name, role=principal.role, action="sweep.create",
                  target=f"sweep:{job.id}", detail={"name": spec.name, "n_scenarios": spec.n_scenarios})
     session.commit()
