@@ -83,10 +83,7 @@ def read_sweep(principal: Viewer, session: SessionDep, sweep_id: SweepId,
     return sweep_public(store.get_job(session=session, job_id=sweep_id, kind=SWEEP), full=full)
 
 
-@router.get("/{sweep_id}/{table}", responses={**NOT_FOUND, **CONFLICT, **BAD_INPUT})
-def read_sweep_table(principal: Viewer, session: SessionDep, request: Request, sweep_id: SweepId,
-                     table: Literal["candidates", "scenarios", "scores"],
-                     format: Literal["json", "csv"] | None = Query(None, description="csv for a CSV file.")):
+def sweep_table(session, request: Request, sweep_id: int, table: str, format: str | None):
     """One table of a finished sweep, as JSON rows or CSV."""
     job = store.get_job(session=session, job_id=sweep_id, kind=SWEEP)
     if job.status != store.SUCCEEDED or not job.result:
@@ -96,3 +93,20 @@ def read_sweep_table(principal: Viewer, session: SessionDep, request: Request, s
     if wants_csv(request, format):
         return csv_response(pd.DataFrame(rows), f"sweep-{sweep_id}-{table}.csv")
     return {"sweep_id": sweep_id, "table": table, "data": rows, "count": len(rows)}
+
+
+def add_table_route(table: str) -> None:
+    """GET /v1/sweeps/{id}/<table>: one literal path per table (a `{table}` parameter would also match
+    /v1/sweeps/{id}/cancel, whose 405 must name only POST)."""
+    def read_table(principal: Viewer, session: SessionDep, request: Request, sweep_id: SweepId,
+                   format: Literal["json", "csv"] | None = Query(None, description="csv for a CSV file.")):
+        return sweep_table(session, request, sweep_id, table, format)
+
+    router.add_api_route(f"/{{sweep_id}}/{table}", read_table, methods=["GET"], name=f"read_sweep_{table}",
+                         summary=f"Read Sweep {table.capitalize()}",
+                         description=f"The `{table}` table of a finished sweep, as JSON rows or CSV.",
+                         responses={**NOT_FOUND, **CONFLICT, **BAD_INPUT})
+
+
+for _table in TABLES:
+    add_table_route(_table)
