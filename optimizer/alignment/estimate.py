@@ -21,7 +21,9 @@ prints the same figures. The coefficients are calibrated on measured runs (docs/
   component count up to `max_components` (at most the pool of candidate components), so this part
   grows as (count / 4)^1.3: on the sample (pool 14), one run under the same load, 1, 2, 4 and 8
   components took 6.3, 16.2, 53.6 and 129.9 s (66, 116, 260 and 412 simulations; 4 → 8 is 2.4 ×,
-  2^1.3 = 2.5). The other rules do not change the amount of work: the curve family is searched on
+  2^1.3 = 2.5); a second run, 4 and 14 components: 55.1 and 208.7 s (3.8 ×, against (14/4)^1.3 = 5.1:
+  the estimate errs long; both runs on a machine loaded 4 to 7 × its 2 cores, so only their ratios
+  count). The other rules do not change the amount of work: the curve family is searched on
   a grid of at most six members (its bounds are capped, models/rules.py), and curves that would make
   the judge a MIP are left out at every size (signable.MIP_BLOCKS).
 """
