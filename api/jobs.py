@@ -416,7 +416,8 @@ def run_review(job: JobRow, session_factory: sessionmaker, settings: Settings,
                progress: Progress | None = None) -> tuple[dict, dict]:
     """The tactical review (§4.6) of the plan version the review was submitted against."""
     from optimizer.alignment.estimate import estimate_recommendation
-    from optimizer.alignment.recommend import RULES_UNMET, recommend
+    from models.rules import check_rule_sizes
+    from optimizer.alignment.recommend import RULES_UNMET, candidate_count, recommend
     from optimizer.solve import FEASIBLE_TIME_LIMIT, OPTIMAL, SolveOptions
 
     with session_factory() as session:
@@ -438,15 +439,21 @@ def run_review(job: JobRow, session_factory: sessionmaker, settings: Settings,
     assumptions = parse_assumptions(body)
     assumptions.check_against(dataset)
     parent = parse_assumptions(parent_body) if parent_body is not None else None
-    rules = dataset.company.rules.overridden(job.params.get("rules") or {}, file="body")
-    too_large = estimate_recommendation(dataset).over(memory_bytes=settings.max_review_memory_gb * 1e9,
-                                                      seconds=settings.max_review_seconds)
+    in_force_only = bool(job.params.get("in_force_only", False))
+    try:  # checked at the request; a review stored before the bounds fails here, with the reason
+        check_rule_sizes(job.params.get("rules") or {}, candidate_components=candidate_count(dataset, in_force_only),
+                         file="body")
+        rules = dataset.company.rules.overridden(job.params.get("rules") or {}, file="body")
+    except InputError as error:
+        raise JobFailed(f"the review's rules: {error}") from None
+    estimate = estimate_recommendation(dataset, rules=rules, in_force_only=in_force_only)  # the rules drive work too
+    too_large = estimate.over(memory_bytes=settings.max_review_memory_gb * 1e9, seconds=settings.max_review_seconds)
     if too_large:  # fail now, with the amounts, rather than be killed after an hour
         raise JobFailed(too_large)
     options = SolveOptions(time_limit=job.time_limit_s)
     plan_result, plan_lp = review_plan_lp(job, dataset, assumptions, options, session_factory, settings)
     recommendation = recommend(dataset, assumptions, options=options,
-                               in_force_only=bool(job.params.get("in_force_only", False)), rules=rules,
+                               in_force_only=in_force_only, rules=rules,
                                baseline=baseline, parent=parent, progress=progress, plan_result=plan_result,
                                workers=settings.review_workers)
     if recommendation.status == RULES_UNMET:
@@ -457,6 +464,7 @@ def run_review(job: JobRow, session_factory: sessionmaker, settings: Settings,
                         + (f" ({message})" if message else ""))
     summary, result = review_outputs(recommendation, currency=dataset.company.currency)
     summary["plan_lp"] = result["plan_lp"] = plan_lp
+    result["current_period"] = dataset.company.current_period  # what it planned from (store.periods_closed_since)
     return summary, result
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from models.assumptions import AssumptionSet
-from models.limits import MAX_ACTUALS_ROWS, MAX_ID, MAX_QUANTITY, Ident, Reason
+from models.limits import MAX_ACTUALS_ROWS, MAX_ID, MAX_QUANTITY, Ident, Reason, not_blank
 
 Quantity = Annotated[float, Field(ge=0, le=MAX_QUANTITY, allow_inf_nan=False)]
 
@@ -207,7 +207,8 @@ class DecisionCreate(BaseModel):
         {"decision": "accept", "reason": "Freeze confirmed by the regional VP.", "plan_version": 1}]})
 
     decision: Literal["accept", "reject"] = Field(..., description="accept makes the recommendation the plan in force.")
-    reason: Reason = Field(..., min_length=1, description="Why (kept in the audit log).")
+    reason: Annotated[Reason, AfterValidator(not_blank)] = Field(
+        ..., min_length=1, description="Why (kept in the audit log); not only whitespace.")
     plan_version: int = Field(..., ge=1, le=MAX_ID, description="The plan version the decider believes is in force; "
                                                      "409 when it no longer is.")
 
@@ -569,7 +570,8 @@ class SweepCreate(BaseModel):
     sweep: dict = Field(..., description="name, mode (grid | monte_carlo), criterion (expected | worst), factors "
                                          "(factor demand|price|conversion, markets, products, values or range), "
                                          "draws and seed (monte_carlo).")
-    time_limit_s: float | None = Field(None, gt=0, description="Solver time limit per scenario (seconds).")
+    time_limit_s: float | None = Field(None, gt=0, allow_inf_nan=False,
+                                       description="Solver time limit per scenario (seconds); at most the role's cap.")
 
 
 class SweepPublic(BaseModel):
@@ -586,10 +588,16 @@ class SweepPublic(BaseModel):
     submitted_at: datetime = Field(..., description="Queued at (UTC).")
     started_at: datetime | None = Field(None, description="Started at (UTC).")
     finished_at: datetime | None = Field(None, description="Finished at (UTC).")
+    canceled_at: datetime | None = Field(None, description="Canceled at (UTC).")
     error: str | None = Field(None, description="Why it failed (e.g. an unreachable Dask scheduler, named).")
     summary: dict | None = Field(None, description="Scenarios, seconds and the robust choice.")
     result: dict | None = Field(None, description="The full result (candidates, scenarios, scores): "
                                                   "GET /v1/sweeps/{id}?full=true.")
+
+
+class SweepsPublic(BaseModel):
+    data: list[SweepPublic] = Field(..., description="Sweeps, newest first (without their tables).")
+    count: int = Field(..., description="Number of sweeps matching the query (before paging).")
 
 
 class CalibrationPlanSpan(BaseModel):

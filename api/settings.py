@@ -5,8 +5,9 @@
 request may cause: worker processes for review and benchmark jobs, the largest request body, the
 default and largest solver time limit per job, each job's wall-clock and memory limits, the size of
 a benchmark instance each role may ask for, the largest review (estimated memory and time,
-`optimizer.alignment.estimate`) the service starts, and the lease that says which service process
-owns a running job.
+`optimizer.alignment.estimate`) the service starts, the lease that says which service process
+owns a running job, and per role the jobs one token may hold queued or running at once and the
+largest time limit it may ask for.
 """
 
 from __future__ import annotations
@@ -39,6 +40,23 @@ DEFAULT_BENCHMARK_LIMITS = {
     "approver": BenchmarkLimits(reps=500, products=50, periods=12, markets=20, repeats=3, order_variables=150_000),
     "admin": BenchmarkLimits(reps=2_000, products=50, periods=24, markets=50, repeats=5, order_variables=1_200_000),
 }
+
+
+# Queued and running jobs (reviews, sweeps, calibrations, benchmarks) one token may hold at once, by its
+# role: with 2 workers, 4 jobs are two rounds of the pool; a 5th waits for one of them (429).
+DEFAULT_JOB_QUOTA = {"viewer": 0, "analyst": 4, "approver": 4, "admin": 8}
+# The largest per-solve time_limit_s of a job, by role (a review's wall-clock limit is 5 × it + grace:
+# 600 s is 51 minutes of a worker); admins up to the service's largest, max_time_limit_s.
+DEFAULT_ROLE_TIME_LIMITS = {"viewer": 0.0, "analyst": 600.0, "approver": 600.0, "admin": 3_600.0}
+ROLE_NAMES = tuple(DEFAULT_JOB_QUOTA)
+
+
+def _per_role(given: dict, defaults: dict, what: str) -> dict:
+    """`given` over the defaults (a role left out keeps its default: it never loses its limit)."""
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise ValueError(f"{what}: unknown role {', '.join(unknown)} (roles: {', '.join(defaults)})")
+    return {**defaults, **given}
 
 
 class Settings(BaseSettings):
@@ -86,7 +104,30 @@ class Settings(BaseSettings):
         6.0, gt=0, description="A review whose estimated peak memory is larger fails at once (GB).")
     max_review_seconds: float = Field(
         3_600.0, gt=0, description="A review whose estimated time is longer fails at once (seconds).")
+    job_quota: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_JOB_QUOTA),
+        description="Queued and running jobs (reviews, sweeps, calibrations, benchmarks) one token may hold at "
+                    "once, per role (JSON in COMPTUNE_JOB_QUOTA; a role left out keeps its default); one more is "
+                    "a 429 with Retry-After.")
+    quota_retry_after_s: int = Field(30, ge=1, le=3_600, description="The Retry-After (seconds) of a 429 for the "
+                                     "job quota.")
+    role_time_limits: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_ROLE_TIME_LIMITS),
+        description="Largest time_limit_s a job may ask for, per role (JSON in COMPTUNE_ROLE_TIME_LIMITS; a role "
+                    "left out keeps its default); never more than max_time_limit_s.")
     public_url: str = Field("http://127.0.0.1:8000", description="Where the service is reached (printed links).")
+
+    @model_validator(mode="after")
+    def _roles_known(self) -> "Settings":
+        self.job_quota = _per_role(self.job_quota, DEFAULT_JOB_QUOTA, "job_quota")
+        self.role_time_limits = _per_role(self.role_time_limits, DEFAULT_ROLE_TIME_LIMITS, "role_time_limits")
+        if any(v < 0 for v in self.job_quota.values()) or any(v < 0 for v in self.role_time_limits.values()):
+            raise ValueError("job_quota and role_time_limits must not be negative")
+        return self
+
+    def time_limit_cap(self, role: str) -> float:
+        """The largest time_limit_s the role may ask for."""
+        return min(self.max_time_limit_s, self.role_time_limits.get(role, self.max_time_limit_s))
 
     @model_validator(mode="after")
     def _heartbeat_within_lease(self) -> "Settings":

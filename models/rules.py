@@ -19,7 +19,10 @@ The same names work in `company.yaml` (all optional), in a review's API body and
   `curve_cap` (the most the curve pays, as a multiple of pay at target, default [1, 3]).
   Every family member is linear from (threshold, 0) to (1, 1) and rises above the target with the
   slope until the cap; bounds must be finite, non-negative and not inverted; the threshold stays
-  below 1 and the cap at or above 1.
+  below 1, the slope at most 10 and the cap from 1 to 20.
+
+`max_components` is bounded by the company's size too: `check_rule_sizes` refuses more than the
+candidate components a review weighs (the search does one local search per component count).
 
 `parse_rules(raw, file, problems)` validates a mapping and returns the rules, recording every problem
 under the key it concerns (so the command line exits 2 and the API answers 422 naming the key).
@@ -30,7 +33,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
-from models.errors import ProblemCollector
+from models.errors import InputError, ProblemCollector
 
 DEFAULT_MAX_COMPONENTS = 4
 DEFAULT_MAX_PAY_CUT = 0.05
@@ -40,6 +43,10 @@ OBJECTIVES = (NET_MARGIN, MARGIN)
 CURVE_KEYS = ("curve_threshold", "curve_slope_above_target", "curve_cap")
 DEFAULT_CURVE_BOUNDS = {"curve_threshold": (0.0, 0.5), "curve_slope_above_target": (0.0, 2.0), "curve_cap": (1.0, 3.0)}
 RULE_KEYS = ("max_components", "max_pay_cut", "min_quota_coverage", "objective", *CURVE_KEYS)  # the keys this module adds to company.yaml
+# The widest family the search looks at (optimizer/alignment/local_search.py WIDE_CURVES): a slope or a
+# cap above these only makes the curve steeper than any plan a committee signs (and its MIP ill-scaled).
+MAX_CURVE_SLOPE = 10.0
+MAX_CURVE_CAP = 20.0
 
 
 @dataclass(frozen=True)
@@ -164,6 +171,10 @@ def parse_rules(raw: dict, file: str, problems: ProblemCollector) -> Rules | Non
             problems.add(file, f"the threshold must stay below the target, < 1 (got {high:g})", column=key)
         elif key == "curve_cap" and low < 1:
             problems.add(file, f"the cap must be at least the pay at target, ≥ 1 (got {low:g})", column=key)
+        elif key == "curve_slope_above_target" and high > MAX_CURVE_SLOPE:
+            problems.add(file, f"at most {MAX_CURVE_SLOPE:g} (got {high:g})", column=key)
+        elif key == "curve_cap" and high > MAX_CURVE_CAP:
+            problems.add(file, f"at most {MAX_CURVE_CAP:g} × the pay at target (got {high:g})", column=key)
         else:
             bounds[key] = pair
     if len(problems.problems) > before:
@@ -172,6 +183,21 @@ def parse_rules(raw: dict, file: str, problems: ProblemCollector) -> Rules | Non
                          cap=bounds["curve_cap"])
     known = {f.name for f in fields(Rules)}
     return Rules(curve_family=family, **{k: v for k, v in values.items() if k in known})
+
+
+def check_rule_sizes(overrides: dict, *, candidate_components: int, file: str) -> None:
+    """InputError naming each override that asks for more work than the company has room for.
+
+    `max_components` drives the search's frontier (one local search per component count, and a row
+    of the result per count): it may not exceed the pool of candidate components the search weighs
+    (`optimizer.alignment.recommend.candidate_components`: those in force and, unless in force only,
+    one per product group and product and margin on all products). The other rules are bounded by
+    `parse_rules` (shares in [0, 1], the curve family within MAX_CURVE_SLOPE and MAX_CURVE_CAP)."""
+    count = overrides.get("max_components")
+    if count is not None and not isinstance(count, bool) and isinstance(count, (int, float)) \
+            and count > candidate_components:
+        raise InputError.single(file, f"at most {candidate_components}: the review weighs {candidate_components} "
+                                      f"candidate components (got {count:,})", column="max_components")
 
 
 def rules_or_raise(raw: dict, file: str) -> Rules:

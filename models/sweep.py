@@ -40,10 +40,12 @@ from typing import Any
 
 import numpy as np
 import yaml
+from pydantic import ValidationError
 
 from models.assumptions import AssumptionSet
 from models.dataset import Dataset
 from models.errors import InputError, ProblemCollector
+from models.limits import MAX_FACTOR, MAX_ID, MAX_NAME_LENGTH, MAX_SCOPE_IDS, MIN_FACTOR, text_problem
 
 FACTORS = ("demand", "price", "conversion")
 MODES = ("grid", "monte_carlo")
@@ -51,6 +53,8 @@ CRITERIA = ("expected", "worst")
 DEFAULT_MAX_SCENARIOS = 200
 KEYS = {"name", "mode", "criterion", "factors", "draws", "seed"}
 FACTOR_KEYS = {"markets", "products", "factor", "values", "range", "name"}
+# each scenario is an assumption set named `NAME/s001`: the name leaves room for the scenario id
+MAX_SWEEP_NAME_LENGTH = MAX_NAME_LENGTH - 20
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,15 @@ def _positive_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
+def _factor_problem(value: Any) -> str | None:
+    """Why `value` cannot be a factor of an assumption set (models/assumptions.py), or None."""
+    if not _positive_number(value):
+        return f"a factor must be a number > 0, got {value!r}"
+    if not MIN_FACTOR <= value <= MAX_FACTOR:
+        return f"a factor must be from {MIN_FACTOR:g} to {MAX_FACTOR:g}, got {value!r}"
+    return None
+
+
 def parse_sweep(body: dict, dataset: Dataset, *, file: str = "sweep",
                 max_scenarios: int = DEFAULT_MAX_SCENARIOS) -> Sweep:
     """Validate a sweep body against the dataset; every problem names its key."""
@@ -148,6 +161,10 @@ def parse_sweep(body: dict, dataset: Dataset, *, file: str = "sweep",
     name = body.get("name", "sweep")
     if not isinstance(name, str) or not name.strip():
         problems.add(file, "must be a non-empty string", column="name")
+        name = "sweep"
+    elif text_problem(name) or len(name.strip()) > MAX_SWEEP_NAME_LENGTH:
+        problems.add(file, text_problem(name) or f"at most {MAX_SWEEP_NAME_LENGTH} characters (got {len(name):,})",
+                     column="name")
         name = "sweep"
     mode = body.get("mode", "grid")
     if mode not in MODES:
@@ -163,8 +180,8 @@ def parse_sweep(body: dict, dataset: Dataset, *, file: str = "sweep",
     elif draws is not None:
         problems.add(file, "only a monte_carlo sweep draws", column="draws")
     seed = body.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        problems.add(file, f"must be a non-negative integer, got {seed!r}", column="seed")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_ID:
+        problems.add(file, f"must be an integer from 0 to {MAX_ID}, got {seed!r}", column="seed")
         seed = 0
 
     markets, products = set(dataset.market_ids), set(dataset.product_ids)
@@ -194,6 +211,10 @@ def parse_sweep(body: dict, dataset: Dataset, *, file: str = "sweep",
                 problems.add(file, f"must be a non-empty list of {what} ids", column=f"{at}.{key}")
                 scope[key] = None
                 continue
+            if len(listed) > MAX_SCOPE_IDS:
+                problems.add(file, f"at most {MAX_SCOPE_IDS:,} ids (got {len(listed):,})", column=f"{at}.{key}")
+                scope[key] = None
+                continue
             for j, label in enumerate(listed):
                 if label not in known:
                     problems.add(file, f"unknown {what} {label!r}", column=f"{at}.{key}[{j}]")
@@ -207,16 +228,17 @@ def parse_sweep(body: dict, dataset: Dataset, *, file: str = "sweep",
                 problems.add(file, "must be a non-empty list of factors > 0", column=f"{at}.values")
             else:
                 for j, v in enumerate(values):
-                    if not _positive_number(v):
-                        problems.add(file, f"a factor must be a number > 0, got {v!r}", column=f"{at}.values[{j}]")
-                parsed_values = tuple(float(v) for v in values if _positive_number(v))
+                    if _factor_problem(v):
+                        problems.add(file, _factor_problem(v), column=f"{at}.values[{j}]")
+                parsed_values = tuple(float(v) for v in values if not _factor_problem(v))
         if span is not None:
             if mode != "monte_carlo":
                 problems.add(file, "a range is drawn from: only in a monte_carlo sweep (list `values` for a grid)",
                              column=f"{at}.range")
-            elif (not isinstance(span, list) or len(span) != 2 or not all(_positive_number(v) for v in span)
+            elif (not isinstance(span, list) or len(span) != 2 or any(_factor_problem(v) for v in span)
                   or span[0] > span[1]):
-                problems.add(file, f"must be [low, high] with 0 < low <= high, got {span!r}", column=f"{at}.range")
+                problems.add(file, f"must be [low, high] with 0 < low <= high, each from {MIN_FACTOR:g} to "
+                                   f"{MAX_FACTOR:g}, got {span!r}", column=f"{at}.range")
             else:
                 low, high = float(span[0]), float(span[1])
         if values is None and span is None:
@@ -233,4 +255,10 @@ def parse_sweep(body: dict, dataset: Dataset, *, file: str = "sweep",
         key = "draws" if mode == "monte_carlo" else "factors"
         raise InputError.single(file, f"{sweep.n_scenarios} scenarios is more than the maximum of {max_scenarios}",
                                 column=key)
+    try:  # what the job will build: a sweep that passes here never fails there on its input
+        sweep.scenarios()
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise InputError.single(file, f"a scenario is not a valid assumption set: {first['msg']} "
+                                      f"(at {'.'.join(str(p) for p in first['loc'])})", column="factors") from None
     return sweep

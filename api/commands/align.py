@@ -30,10 +30,10 @@ from api.commands.common import (
     load_inputs, staged_output,
 )
 from models.dataset import load_plan, write_plan
-from models.rules import Rules
+from models.rules import Rules, check_rule_sizes
 from optimizer.parameters import effective_parameters
 from optimizer.alignment.pay_rules import pay_impact_frame
-from optimizer.alignment.recommend import recommend as recommend_plan
+from optimizer.alignment.recommend import candidate_count, recommend as recommend_plan
 from optimizer.executor import ExecutorError
 from optimizer.alignment.response import simulate as simulate_plan
 from optimizer.plan.targets import plan_targets
@@ -47,9 +47,11 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.1f} %"
 
 
-def _rule_overrides(dataset, **given) -> Rules:
-    """The company's rules with the flags given on the command line (exit 2 naming a bad one)."""
+def _rule_overrides(dataset, *, in_force_only: bool = False, **given) -> Rules:
+    """The company's rules with the flags given on the command line (exit 2 naming a bad one, or a
+    `--max-components` past the components the recommendation weighs)."""
     with input_errors():
+        check_rule_sizes(given, candidate_components=candidate_count(dataset, in_force_only), file="command line")
         return dataset.company.rules.overridden(given, file="command line")
 
 
@@ -114,8 +116,8 @@ def recommend(
 ) -> None:
     """Recommend the plan with the best net margin under the rules (§4.9) and compare it with the baselines."""
     dataset, assumption_set = load_inputs(dataset_dir, assumptions)
-    rules = _rule_overrides(dataset, max_components=max_components, max_pay_cut=max_pay_cut,
-                            min_quota_coverage=min_quota_coverage, objective=objective,
+    rules = _rule_overrides(dataset, in_force_only=in_force_only, max_components=max_components,
+                            max_pay_cut=max_pay_cut, min_quota_coverage=min_quota_coverage, objective=objective,
                             comp_budget_rate=comp_budget_rate, max_weight_change=max_weight_change,
                             curve_threshold=curve_threshold, curve_slope_above_target=curve_slope_above_target,
                             curve_cap=curve_cap)

@@ -90,7 +90,8 @@ def load(
 @token_app.command("create")
 def token_create(
     role: Annotated[str, typer.Option("--role", help=f"One of {', '.join(ROLES)}.")],
-    name: Annotated[Optional[str], typer.Option("--name", help="Who holds it (shown in the audit log).")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="Who holds it (shown in the audit log); unique "
+                                                "among all tokens. Default: ROLE-token, ROLE-token-2, …")] = None,
 ) -> None:
     """Create a token and print it as the last line (only its hash is stored)."""
     from api.db import store
@@ -109,7 +110,12 @@ def token_create(
     engine, sessions = _session(settings)
     try:
         with sessions() as session:
-            row, token = store.create_token(session=session, role=role, name=name or f"{role}-token")
+            try:
+                chosen = name if name is not None else store.unique_token_name(session=session, base=f"{role}-token")
+                row, token = store.create_token(session=session, role=role, name=chosen)
+            except store.Conflict as error:
+                err_console.print(f"--name: {error}", highlight=False)
+                raise typer.Exit(EXIT_BAD_INPUT)
             store.record(session=session, actor="cli", role="admin", action="token.create",
                          target=f"token:{row.id}", detail={"role": role, "name": row.name})
             session.commit()
@@ -131,7 +137,8 @@ def token_ensure_admin() -> None:
             existing = store.active_tokens(session=session, role="admin")
             token = None
             if not existing:
-                row, token = store.create_token(session=session, role="admin", name="admin")
+                row, token = store.create_token(session=session, role="admin",
+                                                name=store.unique_token_name(session=session, base="admin"))
                 store.record(session=session, actor="cli", role="admin", action="token.create",
                              target=f"token:{row.id}", detail={"role": "admin", "name": row.name})
             session.commit()

@@ -492,6 +492,23 @@ def lock_kind(*, session: Session, kind: str) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": 0x636F6D70 + len(kind)})
 
 
+def lock_submitter(*, session: Session, name: str) -> None:
+    """Serialize one caller's job submissions until the transaction ends (PostgreSQL; SQLite's
+    write lock, held from the first insert, does it there)."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"submitter:{name}".encode()).digest()[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def active_jobs_of(*, session: Session, created_by: str) -> list[tuple[str, int]]:
+    """(kind, id) of every queued or running job `created_by` submitted, of every kind, oldest first."""
+    rows = []
+    for table in (JobRow, BenchmarkRow):
+        rows += session.execute(select(table.kind, table.id, table.submitted_at).where(
+            table.created_by == created_by, table.status.in_((QUEUED, RUNNING)))).all()
+    return [(kind, i) for kind, i, _ in sorted(rows, key=lambda r: (as_utc(r[2]), r[1]))]
+
+
 def mark_running(*, session: Session, job_id: int, kind: str = REVIEW, owner: str | None = None) -> bool:
     """queued → running, owned by `owner` with a fresh lease; False when it was canceled or taken."""
     table = job_table(kind)
@@ -644,6 +661,9 @@ def decide(*, session: Session, review: JobRow, dataset: DatasetRow, decision: s
         recommended = (review.result or {}).get("recommended_plan")
         if not recommended:
             raise Conflict(f"review {review.id} has no recommended plan to accept")
+        closed = periods_closed_since(session=session, review=review, dataset=dataset)
+        if closed:
+            raise Conflict(closed)
         new_version = (session.scalar(select(func.max(PlanVersionRow.version))
                                       .where(PlanVersionRow.dataset_id == dataset.id)) or 0) + 1
         if not switch_plan_in_force(session=session, dataset_id=dataset.id, expected=plan_version, new=new_version):
@@ -659,6 +679,48 @@ def decide(*, session: Session, review: JobRow, dataset: DatasetRow, decision: s
     return row
 
 
+def closed_periods(company: dict, current: object) -> list[str]:
+    """The periods up to `current` (none when it is None), in the company's order."""
+    periods = [str(p) for p in company["periods"]]
+    return periods[: periods.index(str(current)) + 1] if current is not None and str(current) in periods else []
+
+
+def periods_closed_since(*, session: Session, review: JobRow, dataset: DatasetRow) -> str | None:
+    """Why accepting `review` would change the targets of a month that has closed since it was
+    computed — a retroactive pay change (DESIGN.md §3: closed periods are never re-planned) — or None.
+
+    A review records the `current_period` it planned from (its result; its params when it has not
+    run). An older review without it is refused when its recommended targets differ from the plan in
+    force in a period closed now."""
+    closed = closed_periods(dataset.company, dataset.company.get("current_period"))
+    if not closed:
+        return None
+    result = review.result or {}
+    missing = object()
+    basis = result.get("current_period", (review.params or {}).get("current_period", missing))
+    if basis is not missing:
+        before = set(closed_periods(dataset.company, basis))
+        since = [p for p in closed if p not in before]
+        if not since:
+            return None
+        return (f"period{'s' if len(since) > 1 else ''} {', '.join(since)} closed since review {review.id} was "
+                f"computed (it planned from current_period {basis!r}): accepting it would change the targets of "
+                "a closed month, a retroactive pay change; run a new review")
+    recommended = frame_from_json(result["recommended_plan"]["targets"])
+    in_force = frame_from_json(get_plan_version(session=session, dataset_id=dataset.id,
+                                                version=dataset.plan_version).targets)
+    key = ["rep_id", "component_id", "period"]
+    both = recommended[recommended["period"].astype(str).isin(closed)].merge(
+        in_force[in_force["period"].astype(str).isin(closed)], on=key, how="outer", suffixes=("", "_in_force"))
+    changed = both[~np.isclose(both["target"].fillna(-1.0), both["target_in_force"].fillna(-1.0), rtol=1e-9, atol=1e-9)]
+    since = [p for p in closed if p in set(changed["period"].astype(str))]
+    if not since:
+        return None
+    return (f"review {review.id} changes the targets of closed period{'s' if len(since) > 1 else ''} "
+            f"{', '.join(since)} (closed since it was computed): accepting it would be a retroactive pay change; "
+            "run a new review")
+
+
 # --------------------------------------------------------------------------------------------
 # Tokens
 
@@ -671,12 +733,30 @@ def hash_token(token: str) -> str:
 
 
 def create_token(*, session: Session, role: str, name: str) -> tuple[TokenRow, str]:
-    """A new random bearer token; only its hash is stored, so the caller shows it once."""
+    """A new random bearer token; only its hash is stored, so the caller shows it once.
+
+    Names are unique among all tokens, revoked ones included (a unique key): the audit log, the
+    jobs' `created_by` and the per-caller job quota name the token by it. Conflict when it is taken."""
+    taken = session.scalars(select(TokenRow).where(TokenRow.name == name)).first()
+    if taken is not None:
+        raise Conflict(f"a token named {name!r} exists already (token {taken.id}, {taken.role}"
+                       f"{', revoked' if taken.revoked_at else ''}); token names are unique: choose another")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = TokenRow(token_hash=hash_token(token), prefix=token[:10], name=name, role=role)
     session.add(row)
     session.flush()
     return row, token
+
+
+def unique_token_name(*, session: Session, base: str) -> str:
+    """`base`, or `base-2`, `base-3`, … : the first name no token has (for names a command derives)."""
+    taken = set(session.scalars(select(TokenRow.name).where(TokenRow.name.startswith(base, autoescape=True))))
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
 
 
 def find_token(*, session: Session, token: str) -> TokenRow | None:

@@ -192,6 +192,8 @@ class TokenRow(Base):
     """A bearer token, stored as its SHA-256 hash (tokens are 256-bit random strings)."""
 
     __tablename__ = "tokens"
+    # the audit log and the jobs name a token by its name: one token per name, revoked ones included
+    __table_args__ = (UniqueConstraint("name", name="uq_tokens_name"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16))

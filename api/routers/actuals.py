@@ -29,6 +29,7 @@ def upsert_actuals(principal: Analyst, session: SessionDep, body: ActualsUpsert)
     """Insert or replace actuals; sending the same rows again changes nothing. All rows are
     checked before any is written: unknown ids or an open period reject the whole request."""
     rows = [r.model_dump() for r in body.rows]
+    repeated_keys(rows)
     return apply_actuals(session=session, principal=principal, rows=rows, current_period=body.current_period,
                          locate=lambda i, field: ("body", None, f"rows[{i}].{field}"))
 
@@ -58,6 +59,22 @@ async def upsert_actuals_csv(
     rows = checked.to_dict(orient="records")
     return apply_actuals(session=session, principal=principal, rows=rows, current_period=current_period,
                          locate=lambda i, field: ("actuals.csv", i + 2, field))
+
+
+def repeated_keys(rows: list[dict]) -> None:
+    """A (rep, product, period) sent twice is a 422 naming both rows: which of the two figures is
+    meant cannot be guessed (the CSV endpoint refuses the same, validate_table's key check)."""
+    first: dict[tuple, int] = {}
+    problems = ProblemCollector()
+    for i, row in enumerate(rows):
+        key = (row["rep_id"], row["product_id"], row["period"])
+        if key in first:
+            problems.add("body", f"rows[{first[key]}] and rows[{i}] both hold rep_id={key[0]!r}, "
+                                 f"product_id={key[1]!r}, period={key[2]!r}; send each key once",
+                         column=f"rows[{i}].period")
+        else:
+            first[key] = i
+    problems.raise_if_any()
 
 
 def apply_actuals(*, session: Session, principal: Principal, rows: list[dict], current_period: str | None,

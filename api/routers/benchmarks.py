@@ -19,7 +19,8 @@ from api.db import store
 from api.db.tables import BenchmarkRow
 from api.deps import Analyst, ServicesDep, SessionDep, Viewer
 from api.jobs import BENCHMARK, LOADED
-from api.routers.common import BAD_BODY, CONFLICT, ERRORS, NOT_FOUND, BenchmarkId, Offset
+from api.quotas import check_job_quota
+from api.routers.common import BAD_BODY, CONFLICT, ERRORS, NOT_FOUND, QUOTA, BenchmarkId, Offset
 from api.schemas import BenchmarkComparisonPublic, BenchmarkCreate, BenchmarkPublic, BenchmarksPublic
 from api.settings import Settings
 from models.errors import InputError, Problem
@@ -72,7 +73,7 @@ def check_limits(body: BenchmarkCreate, principal: Principal, settings: Settings
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=BenchmarkPublic,
-             responses={**BAD_BODY, **CONFLICT})
+             responses={**BAD_BODY, **CONFLICT, **QUOTA})
 def create_benchmark(principal: Analyst, session: SessionDep, services: ServicesDep,
                      body: BenchmarkCreate) -> BenchmarkPublic:
     """Queue a benchmark run (build, solve and re-solve times, sizes, iterations, the worker's peak
@@ -89,6 +90,7 @@ def create_benchmark(principal: Analyst, session: SessionDep, services: Services
                              f"(wait for it, or cancel it with POST /v1/benchmarks/{active.id}/cancel)")
     job = store.create_job(session=session, kind=BENCHMARK, created_by=principal.name,
                            time_limit_s=settings.benchmark_time_limit_s, params=params)
+    check_job_quota(session=session, principal=principal, settings=settings, job=job)  # 429; nothing stored
     store.record(session=session, actor=principal.name, role=principal.role, action="benchmark.create",
                  target=f"benchmark:{job.id}", detail=params)
     session.commit()

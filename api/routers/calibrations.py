@@ -12,7 +12,10 @@ from fastapi import APIRouter, Path, Query, Request, status
 from api.db import store
 from api.db.tables import DatasetRow, JobRow
 from api.deps import Analyst, ServicesDep, SessionDep, Viewer
-from api.routers.common import BAD_BODY, BAD_INPUT, CONFLICT, ERRORS, NO_DATASET, NOT_FOUND, IdFilter, Offset, csv_response, wants_csv
+from api.quotas import check_job_quota, time_limit_for
+from api.routers.common import (
+    BAD_BODY, BAD_INPUT, CONFLICT, ERRORS, NO_DATASET, NOT_FOUND, QUOTA, IdFilter, Offset, csv_response, wants_csv,
+)
 from api.schemas import CalibrationCreate, CalibrationPublic, CalibrationsPublic
 from models.dataset import Dataset
 from models.errors import InputError, ProblemCollector
@@ -61,7 +64,7 @@ def plan_spans(body: CalibrationCreate, *, session, dataset_row: DatasetRow, dat
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=CalibrationPublic,
-             responses={**BAD_BODY, **NO_DATASET, **CONFLICT})
+             responses={**BAD_BODY, **NO_DATASET, **CONFLICT, **QUOTA})
 def create_calibration(principal: Analyst, session: SessionDep, services: ServicesDep,
                        body: CalibrationCreate) -> CalibrationPublic:
     """Queue a calibration of the current dataset from its stored actuals: 202 with the queued job. The
@@ -75,12 +78,11 @@ def create_calibration(principal: Analyst, session: SessionDep, services: Servic
     if body.holdout and body.holdout >= months:
         raise InputError.single("body", f"must leave at least one month to fit (the history has {months})",
                                 column="holdout")
-    time_limit = body.time_limit_s if body.time_limit_s is not None else settings.default_time_limit_s
-    if time_limit > settings.max_time_limit_s:
-        raise InputError.single("body", f"at most {settings.max_time_limit_s:g} seconds", column="time_limit_s")
+    time_limit = time_limit_for(body.time_limit_s, principal=principal, settings=settings)
     params = {"holdout": body.holdout, "plans": spans, "polish_rounds": body.polish_rounds}
     job = store.create_job(session=session, kind=store.CALIBRATION, created_by=principal.name, time_limit_s=time_limit,
                            params=params, dataset_id=dataset_row.id, plan_version=dataset_row.plan_version)
+    check_job_quota(session=session, principal=principal, settings=settings, job=job)  # 429; nothing stored
     store.record(session=session, actor=principal.name, role=principal.role, action="calibration.create",
                  target=f"calibration:{job.id}", detail={"months": months, "holdout": body.holdout,
                                                          "plan_versions": sorted({s["plan_version"] for s in spans})})

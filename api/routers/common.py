@@ -35,6 +35,10 @@ BAD_BODY = {**BAD_INPUT, 400: {"model": ErrorPublic, "description": "The body is
             413: {"model": ErrorPublic, "description": "The body is larger than the service accepts."}}
 NO_DATASET = {409: {"model": ErrorPublic, "description": "No dataset is loaded (`comptune load`), or the stored one "
                                                         "no longer passes the input checks."}}
+QUOTA = {429: {"model": ErrorPublic, "description": "The caller holds as many queued and running jobs as its role's "
+                                                   "quota allows (COMPTUNE_JOB_QUOTA); `Retry-After` says when to "
+                                                   "try again.",
+               "headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}}}
 CONFLICT = {409: {"model": ErrorPublic, "description": "Conflicts with the current state (e.g. a stale plan version)."}}
 
 

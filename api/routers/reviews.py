@@ -14,10 +14,11 @@ from api.db.tables import DatasetRow, DecisionRow, JobRow
 from api.deps import Analyst, Approver, ServicesDep, SessionDep, Viewer
 from api.jobs import REVIEW
 from api.names import component_words, dataset_words
+from api.quotas import check_job_quota, time_limit_for
 from api.routers.calibrations import check_review_calibration
 from api.routers.common import (
-    BAD_BODY, BAD_INPUT, CONFLICT, ERRORS, MONEY_DECIMALS, NOT_FOUND, SHARE_DECIMALS, IdFilter, Offset, ReviewId,
-    csv_response, wants_csv,
+    BAD_BODY, BAD_INPUT, CONFLICT, ERRORS, MONEY_DECIMALS, NOT_FOUND, QUOTA, SHARE_DECIMALS, IdFilter, Offset,
+    ReviewId, csv_response, wants_csv,
 )
 from api.schemas import (
     AdjustmentsPublic, DecisionCreate, DecisionPublic, ExplanationPublic, RecommendationPublic, ReviewCreate,
@@ -28,7 +29,8 @@ from api.visibility import (
     adjustments_for, explanation_for, frontier_for, objective_for, pay_free_text, prices_for, summary_for,
 )
 from models.errors import InputError, Problem, ProblemCollector, unknown_id
-from models.rules import parse_rules
+from models.rules import check_rule_sizes, parse_rules
+from optimizer.alignment.recommend import candidate_count
 
 router = APIRouter(prefix="/v1/reviews", tags=["reviews"], responses={**ERRORS, **NOT_FOUND})
 
@@ -65,7 +67,8 @@ def review_public(job: JobRow, *, principal: Principal, decision: DecisionRow | 
     )
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=ReviewPublic, responses={**BAD_BODY, **CONFLICT})
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=ReviewPublic,
+             responses={**BAD_BODY, **CONFLICT, **QUOTA})
 def create_review(principal: Analyst, session: SessionDep, services: ServicesDep, body: ReviewCreate) -> ReviewPublic:
     """Start a review of the plan in force under an assumption set: 202 with the queued review."""
     settings = services.settings
@@ -78,12 +81,14 @@ def create_review(principal: Analyst, session: SessionDep, services: ServicesDep
         raise body_error("assumption_set_id", f"no assumption set {body.assumption_set_id} for the current dataset")
     if dataset_row.plan_version is None:
         raise store.Conflict("the dataset has no plan in force to review")
-    time_limit = body.time_limit_s if body.time_limit_s is not None else settings.default_time_limit_s
-    if time_limit > settings.max_time_limit_s:
-        raise body_error("time_limit_s", f"at most {settings.max_time_limit_s:g} seconds")
+    time_limit = time_limit_for(body.time_limit_s, principal=principal, settings=settings)
     overrides = body.rule_overrides()
     company_rules(dataset_row).overridden(overrides, file="body")  # 422 naming the key; nothing stored
+    if "max_components" in overrides:  # bounded by the company's size: the components the review weighs
+        dataset = store.build_dataset(session=session, dataset=dataset_row, with_actuals=False)
+        check_rule_sizes(overrides, candidate_components=candidate_count(dataset, body.in_force_only), file="body")
     params = {"in_force_only": body.in_force_only, "rules": overrides,
+              "current_period": dataset_row.company.get("current_period"),  # an accept after a close is 409
               "baseline_plan_version": store.baseline_plan_version(session=session, dataset=dataset_row)}
     if body.calibration_id is not None:
         check_review_calibration(session, body.calibration_id, dataset_row)  # 422 / 409; nothing stored
@@ -91,6 +96,7 @@ def create_review(principal: Analyst, session: SessionDep, services: ServicesDep
     job = store.create_job(session=session, kind=REVIEW, created_by=principal.name, time_limit_s=time_limit,
                            params=params, dataset_id=dataset_row.id,
                            assumption_set_id=assumption_set.id, plan_version=dataset_row.plan_version)
+    check_job_quota(session=session, principal=principal, settings=settings, job=job)  # 429; nothing stored
     store.record(session=session, actor=principal.name, role=principal.role, action="review.create",
                  target=f"review:{job.id}", detail={"assumption_set_id": assumption_set.id,
                                                     "plan_version": dataset_row.plan_version,

@@ -184,6 +184,12 @@ def candidate_components(dataset: Dataset, in_force_only: bool, *, per_product: 
     return out
 
 
+def candidate_count(dataset: Dataset, in_force_only: bool) -> int:
+    """How many components a recommendation weighs (the pool `search_inputs` builds): the most a
+    plan can pay on, so the bound of `max_components` (models.rules.check_rule_sizes)."""
+    return len(candidate_components(dataset, in_force_only, per_product=not in_force_only))
+
+
 def budget_of(rate: float, plan_result: PlanResult) -> float:
     """comp_budget_rate × planned revenue (open periods)."""
     return rate * (plan_result.revenue or 0.0)

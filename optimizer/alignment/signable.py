@@ -508,7 +508,9 @@ def nested_frontier(space: PlanSpace, limits: Limits, pool: list[tuple[str, Judg
     frontier: list[tuple[str, Judged] | None] = []
     searches: list[Search | None] = []
     previous: tuple[str, Judged] | None = None
-    for n in range(1, limits.max_components + 1):
+    # no plan pays on more components than the pool holds: the counts past it would repeat the last
+    # (models.rules.check_rule_sizes refuses such a max_components at the request; this keeps any caller bounded)
+    for n in range(1, min(limits.max_components, len(space.base["plan"])) + 1):
         at_most = replace(limits, max_components=n)
         mine = [(label, space.judge([j.point], at_most)[0]) for label, j in pool
                 if len(j.point.components) == n and space.static_problem(j.point, at_most) is None]
