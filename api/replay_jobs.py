@@ -38,11 +38,13 @@ def replay_summary(result: dict) -> dict:
     return {
         **{key: result.get(key) for key in ("company", "currency", "world", "plan_margin", "periods", "timing")},
         "policies": [{key: p.get(key) for key in SUMMARY_POLICY_KEYS} for p in result.get("policies", [])],
-        "gaming": [{key: g.get(key) for key in ("policy", "rewarded", "verdict")} for g in result.get("gaming", [])],
+        "gaming": [{**{key: g.get(key) for key in ("policy", "rewarded", "verdict")},
+                    "reps_sampled": len(g.get("reps") or [])} for g in result.get("gaming", [])],
     }
 
 
 def engine_options(options: dict, *, time_limit_s: float | None = None):
+    """The job's stored options (checked by the router) as the engine's `ReplayOptions`."""
     from optimizer.replay import ReplayOptions
 
     return ReplayOptions(policies=tuple(options["policies"]), noise=options["noise"], seeds=options["seeds"],

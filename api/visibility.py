@@ -136,7 +136,7 @@ def verdict_for(audit: dict) -> str | None:
     verdict = audit.get("verdict")
     if verdict is None or not AMOUNT.search(str(verdict)):
         return verdict
-    reps = len(audit.get("reps") or [])
+    reps = audit.get("reps_sampled", len(audit.get("reps") or []))
     rewarded = len(audit.get("rewarded") or [])
     return (f"holding back orders in the first open month raises the year pay of {rewarded} of {reps} reps sampled"
             if rewarded else f"holding back orders in the first open month raises the year pay of none of the "
