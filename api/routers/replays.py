@@ -177,7 +177,8 @@ def create_replay(principal: Analyst, session: SessionDep, services: ServicesDep
     estimate = replay_estimate(dataset, engine, settings)
     check_limits(estimate, options, settings)
     time_limit = body.time_limit_s if body.time_limit_s is not None else settings.max_replay_seconds
-    params = {"world": store.assumption_body(world) if world_id is None else None, "world_name": world.name,
+    inline = {k: v for k, v in store.assumption_body(world).items() if k != "parent"} if world_id is None else None
+    params = {"world": inline, "world_name": world.name,
               "options": options, "estimate": estimate}
     job = store.create_job(session=session, kind=store.REPLAY, created_by=principal.name, time_limit_s=time_limit,
                            params=params, dataset_id=dataset_row.id, assumption_set_id=world_id,

@@ -58,7 +58,7 @@ def test_the_replay_page(browser, replay_site):  # noqa: F811
     expect(page.locator("#replay-figures")).to_be_visible(timeout=REVIEW_TIMEOUT_MS)
     expect(page.locator("#replay-status")).to_have_text("succeeded")
     expect(page.locator("#chart-cumulative canvas")).to_have_attribute("aria-label", re.compile("cumulative margin per policy"))
-    expect(page.locator("#policies-figures")).to_contain_text("oracle (knows the world)")
+    expect(page.locator("#policies-figures")).to_contain_text("oracle")
     expect(page.locator("#policies-note")).to_contain_text("approver and admin only (you are analyst)")
     expect(page.locator("#chart-note")).to_contain_text("The chart shows the margin")
     analyst.shot("30-replay-analyst")

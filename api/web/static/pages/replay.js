@@ -23,15 +23,21 @@
       ctx.save();
       ctx.font = "12px system-ui, sans-serif";
       ctx.textAlign = "right";
-      ctx.textBaseline = "bottom";
+      ctx.textBaseline = "middle";
+      const labels = [];
       chart.data.datasets.forEach((dataset, i) => {
         const meta = chart.getDatasetMeta(i);
         const point = meta.data[meta.data.length - 1];
         const value = dataset.data[dataset.data.length - 1];
         if (meta.hidden || !point || value === null || value === undefined) return;
-        ctx.fillStyle = dataset.borderColor;
-        ctx.fillText(options.format(value), point.x - 4, point.y - 4);
+        labels.push({ text: options.format(value), color: dataset.borderColor, x: point.x, y: point.y });
       });
+      labels.sort((a, b) => a.y - b.y);  // lines that end close together: their labels 13 px apart
+      labels.forEach((label, i) => { if (i && label.y - labels[i - 1].y < 13) label.y = labels[i - 1].y + 13; });
+      for (const label of labels) {
+        ctx.fillStyle = label.color;
+        ctx.fillText(label.text, label.x - 6, label.y + 6);
+      }
       ctx.restore();
     },
   };
@@ -75,7 +81,7 @@
     const money = (key, label) => ({ key, label: `${label} (${currency})`, num: true, format: (v, r) => fmt.money(r.total[key]),
                                      sort: r => r.total[key] });
     const columns = [
-      { key: "policy", label: "Policy", format: v => policyWords(v) },
+      { key: "policy", label: "Policy", format: v => el("span", { title: policyWords(v) }, v) },
       money("margin", "Margin"), money("revenue", "Revenue"),
       ...(seesPay ? [money("pay", "Variable pay"), money("net_margin", "Net margin")] : []),
       { key: "reviews_run", label: "Reviews run", num: true },
@@ -122,13 +128,13 @@
         el("p", { class: audit.rewarded_count ? "notice bad" : "notice" }, CT.words(audit.verdict || ""),
           ` — ${fmt.plural(audit.rewarded_count || 0, "rep")} of ${fmt.num(rows.length, 0)} rewarded.`),
         seesPay ? CT.table([
-          { key: "rep_id", label: "Rep", format: v => names.tag("rep", v) },
+          { key: "rep_id", label: "Rep", format: v => el("span", {}, names.tag("rep", v), rewarded.has(v) ? el("strong", {}, " · rewarded") : null) },
           { key: "rep_id", label: "Market", format: v => names.market(names.repMarket(v)) },
           { key: "pay_honest", label: "Year pay, honest", num: true, format: v => fmt.money(v) },
           { key: "pay_holding_back", label: "Year pay, holding back", num: true, format: v => fmt.money(v) },
           { key: "gain", label: "Gain", num: true, format: v => fmt.signedMoney(v) }], rows,
-          { sortable: true, pageSize: 20, rowClass: r => rewarded.has(r.rep_id) ? "flag" : null })
-          : CT.pay.withheld(who, "Each rep's year pay with and without holding back"));
+          { sortable: true, pageSize: 20 })
+          : CT.pay.withheld(who, "The reps' year pay with and without holding back"));
     }));
   }
 
