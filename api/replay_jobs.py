@@ -2,8 +2,8 @@
 correction system (`optimizer.correction.correct`), run in a worker process like every job
 (api/jobs.py: owner, lease, wall-clock and memory limits, cancel).
 
-The replay's `time_limit_s` is its wall-clock limit (the job is stopped past it + COMPTUNE_JOB_GRACE_S);
-each solve inside it gets the service's default solver time limit. The stored summary is the result
+The replay's `time_limit_s` is its wall-clock limit: the engine stops between runs past it (the job fails
+naming it), and the worker is stopped past it + COMPTUNE_JOB_GRACE_S. The stored summary is the result
 without its months, decisions and audit rows, so that listing replays reads little.
 """
 
@@ -57,6 +57,7 @@ def run_replay_job(job: JobRow, session_factory: sessionmaker, settings: Setting
     """Replay the dataset's plan year under the job's world with its options, through the executor."""
     from optimizer.executor import ExecutorError, open_executor
     from optimizer.replay import check_options, check_world, run_replay
+    from optimizer.replay.engine import ReplayTimeout
 
     with session_factory() as session:
         dataset = job_dataset(session, job, "replay")
@@ -68,12 +69,12 @@ def run_replay_job(job: JobRow, session_factory: sessionmaker, settings: Setting
         session.rollback()  # release the database before the long run
     world = parse_assumptions(body, file="world")
     check_world(dataset, world)
-    options = engine_options(job.params["options"], time_limit_s=settings.default_time_limit_s)
+    options = engine_options(job.params["options"], time_limit_s=job.time_limit_s)  # the engine stops itself there
     check_options(options)
     try:
         with open_executor(workers=settings.replay_workers) as executor:
             result = run_replay(dataset, world, options, executor=executor, progress=progress)
-    except ExecutorError as error:
+    except (ExecutorError, ReplayTimeout) as error:
         raise JobFailed(str(error)) from error
     payload = jsonable(result.to_dict())
     return replay_summary(payload), payload

@@ -33,7 +33,12 @@ from models.limits import MAX_ID
 router = APIRouter(prefix="/v1/replays", tags=["replays"], responses={**ERRORS, **NOT_FOUND})
 ReplayId = Annotated[int, Path(ge=1, le=MAX_ID, description="Replay id.")]
 OPTION_KEYS = ("policies", "noise", "seeds", "accept_threshold", "gaming_reps", "seed")
-SIMULATION_SECONDS_PER_BLOCK = 4.2e-3  # one rep-month of the §4.5 simulation (optimizer/alignment/estimate.py)
+# Measured on the sample (2-core machine, other work running): a (rep, open month) block of a replay's
+# simulations takes 0.28 ms of CPU (static policy: 0.75 s for 2,700 blocks), and a review inside a replay
+# — the correction, the alarms and the recommendation — 5–7 s of CPU against `estimate_recommendation`'s
+# 2.1 s. The limits use twice the first and three times the second.
+SIMULATION_SECONDS_PER_BLOCK = 0.5e-3
+REVIEW_FACTOR = 3.0
 
 
 def replay_public(job: JobRow, *, principal: Principal, full: bool = False) -> ReplayPublic:
@@ -114,30 +119,29 @@ def replay_options(body: ReplayCreate, settings: Settings) -> dict:
 
 
 def replay_estimate(dataset: Dataset, options, settings: Settings) -> dict:
-    """The work a replay drives (the engine's `estimate_size`) with its estimated seconds and peak memory:
-    each review as `estimate_recommendation` says, each simulation as the review's simulations do
-    (4.2 ms per rep and open month), on `replay_workers` processes."""
+    """The work a replay drives (the engine's `estimate_size`: reviews, the gaming runs' reviews at most,
+    simulated (rep, month) blocks at most) with its estimated seconds and peak memory: each review
+    REVIEW_FACTOR × what `estimate_recommendation` says, each block SIMULATION_SECONDS_PER_BLOCK, spread
+    over `replay_workers` processes; the memory of one review per process."""
     from optimizer.alignment.estimate import estimate_recommendation
     from optimizer.replay import estimate_size
 
-    size = {k: v for k, v in dict(estimate_size(dataset, options)).items() if isinstance(v, (int, float, str))}
-    review = estimate_recommendation(dataset, workers=settings.review_workers)
-    reviews = float(size.get("reviews", 0) or 0)
-    simulations = float(size.get("simulations", 0) or 0)
-    blocks = len(dataset.rep_ids) * max(1, len(dataset.company.open_periods))
+    size = {k: v for k, v in dict(estimate_size(dataset, options)).items() if isinstance(v, (int, float))}
+    review = estimate_recommendation(dataset)
+    reviews = float(size.get("reviews", 0)) + float(size.get("gaming_reviews_at_most", 0))
+    blocks = float(size.get("simulated_blocks_at_most", 0))
     workers = max(1, settings.replay_workers)
-    seconds = size.get("seconds")
-    if not isinstance(seconds, (int, float)):
-        seconds = (reviews * review.seconds + simulations * blocks * SIMULATION_SECONDS_PER_BLOCK) / workers
+    seconds = (REVIEW_FACTOR * reviews * review.seconds + blocks * SIMULATION_SECONDS_PER_BLOCK) / workers
     memory = review.memory_bytes * min(workers, max(1.0, reviews))
-    return {**size, "seconds": round(float(seconds), 1), "memory_gb": round(memory / 1e9, 2)}
+    return {**size, "seconds": round(seconds, 1), "memory_gb": round(memory / 1e9, 2)}
 
 
 def check_limits(estimate: dict, options: dict, settings: Settings) -> None:
     """422 naming the option to lower when the estimate passes the time or memory limit."""
     lever = "seeds" if options["seeds"] > 1 else ("gaming_reps" if options["gaming_reps"] else "policies")
-    what = (f"the replay would run {estimate.get('reviews', 0):,.0f} reviews and {estimate.get('simulations', 0):,.0f} "
-            "simulations")
+    reviews = estimate.get("reviews", 0) + estimate.get("gaming_reviews_at_most", 0)
+    what = (f"the replay would run up to {reviews:,.0f} reviews and simulate up to "
+            f"{estimate.get('simulated_blocks_at_most', 0):,.0f} rep-months")
     problems = []
     if estimate["seconds"] > settings.max_replay_seconds:
         problems.append(Problem("body", f"too large: {what}, estimated {estimate['seconds']:,.0f} s, over the limit of "
@@ -165,6 +169,8 @@ def create_replay(principal: Analyst, session: SessionDep, services: ServicesDep
     world, world_id = replay_world(session, body, dataset_row)
     options = replay_options(body, settings)
     dataset = store.build_dataset(session=session, dataset=dataset_row)
+    if not dataset.company.open_periods:
+        raise store.Conflict(f"{dataset.company.current_period} is the dataset's last period: no open month to replay")
     try:
         check_world(dataset, world)
     except InputError as error:
