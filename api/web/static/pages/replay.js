@@ -12,6 +12,7 @@
   const POLICY_WORDS = { static: "static (keep the plan)", quarterly: "quarterly re-planning",
                          monthly: "monthly re-planning", oracle: "oracle (knows the world)" };
   const policyWords = p => POLICY_WORDS[p] || p;
+  const POLICY_COLORS = { static: CT.NEUTRAL, quarterly: CT.PLAN_COLORS[2], monthly: CT.PLAN_COLORS[0], oracle: CT.GOOD };
   let names, who;
 
   // each line's last value beside its last point (CT.chart's own labels are for bars)
@@ -22,7 +23,7 @@
       const { ctx } = chart;
       ctx.save();
       ctx.font = "12px system-ui, sans-serif";
-      ctx.textAlign = "right";
+      ctx.textAlign = "left";
       ctx.textBaseline = "middle";
       const labels = [];
       chart.data.datasets.forEach((dataset, i) => {
@@ -32,11 +33,11 @@
         if (meta.hidden || !point || value === null || value === undefined) return;
         labels.push({ text: options.format(value), color: dataset.borderColor, x: point.x, y: point.y });
       });
-      labels.sort((a, b) => a.y - b.y);  // lines that end close together: their labels 13 px apart
+      labels.sort((a, b) => a.y - b.y);  // beside the last points, in the chart's right padding  // lines that end close together: their labels 13 px apart
       labels.forEach((label, i) => { if (i && label.y - labels[i - 1].y < 13) label.y = labels[i - 1].y + 13; });
       for (const label of labels) {
         ctx.fillStyle = label.color;
-        ctx.fillText(label.text, label.x - 6, label.y + 6);
+        ctx.fillText(label.text, label.x + 8, label.y);
       }
       ctx.restore();
     },
@@ -54,7 +55,7 @@
     fill("chart-note", seesPay ? `Mean over ${fmt.plural(result.options.seeds, "seed")}; ${currency}.`
       : CT.pay.note(who, "Net margin (margin − pay) and pay") + " The chart shows the margin.");
     const series = result.policies.map((p, i) => ({
-      policy: p.policy, color: CT.PLAN_COLORS[i % CT.PLAN_COLORS.length],
+      policy: p.policy, color: POLICY_COLORS[p.policy] || CT.PLAN_COLORS[(i + 4) % CT.PLAN_COLORS.length],
       values: seesPay ? p.months.map(m => m.cumulative_net_margin) : cumulative(p.months, key) }));
     const format = v => fmt.short(v);
     const describe = series.map(s => `${policyWords(s.policy)}: ${s.values.map((v, j) => `${result.periods[j]} ${format(v)}`).join(", ")}`).join("; ");
@@ -63,7 +64,7 @@
       data: { labels: result.periods, datasets: series.map(s => ({ label: policyWords(s.policy), data: s.values,
         borderColor: s.color, backgroundColor: s.color, tension: 0, pointRadius: 3,
         borderDash: s.policy === "oracle" ? [6, 4] : undefined })) },
-      options: { layout: { padding: { top: 18 } },
+      options: { layout: { padding: { top: 12, right: 64 } },
                  plugins: { endLabels: { format }, legend: { display: true },
                             tooltip: { callbacks: { label: c => `${c.dataset.label}: ${fmt.money(c.raw, currency)}` } } },
                  scales: { y: { title: { display: true, text: currency }, ticks: { callback: v => fmt.short(v) } } } },
@@ -78,23 +79,23 @@
 
   function showPolicies(result, seesPay) {
     const currency = result.currency || names.currency;
-    const money = (key, label) => ({ key, label: `${label} (${currency})`, num: true, format: (v, r) => fmt.money(r.total[key]),
+    const money = (key, label) => ({ key, label, num: true, title: currency, format: (v, r) => fmt.money(r.total[key]),
                                      sort: r => r.total[key] });
     const columns = [
       { key: "policy", label: "Policy", format: v => el("span", { title: policyWords(v) }, v) },
       money("margin", "Margin"), money("revenue", "Revenue"),
       ...(seesPay ? [money("pay", "Variable pay"), money("net_margin", "Net margin")] : []),
-      { key: "reviews_run", label: "Reviews run", num: true },
-      { key: "plans_accepted", label: "Plans accepted", num: true },
-      { key: "pay_stability", label: "Pay moves > 10 %", num: true, title: "share of reps whose pay moves more than 10 % between consecutive months",
+      { key: "reviews_run", label: "Reviews", num: true, title: "reviews run" },
+      { key: "plans_accepted", label: "Accepted", num: true, title: "plans accepted" },
+      { key: "pay_stability", label: "Pay moves >10 %", num: true, title: "share of reps whose pay moves more than 10 % between consecutive months",
         format: v => fmt.pct(v, 0) },
-      { key: "share_of_oracle_gain", label: "Share of the oracle's gain", num: true, format: v => fmt.pct(v, 0) }];
+      { key: "share_of_oracle_gain", label: "Of the oracle's gain", num: true, format: v => fmt.pct(v, 0) }];
     if (seesPay && result.options.seeds > 1) {
       columns.push({ key: "spread", label: `Net margin over seeds: sd, min – max (${currency})`, num: true,
         format: s => s ? `${fmt.short(s.net_margin_sd)}; ${fmt.short(s.net_margin_min)} – ${fmt.short(s.net_margin_max)}` : "—" });
     }
-    fill("policies-note", seesPay ? `Totals over ${result.periods.length} open months, mean over ${fmt.plural(result.options.seeds, "seed")}; plan margin ${fmt.money(result.plan_margin, currency)}.`
-      : CT.pay.note(who, "Variable pay and net margin per policy"));
+    fill("policies-note", seesPay ? `${currency}; totals over ${result.periods.length} open months, mean over ${fmt.plural(result.options.seeds, "seed")}; plan margin ${fmt.money(result.plan_margin, currency)}.`
+      : `${currency}. ` + CT.pay.note(who, "Variable pay and net margin per policy"));
     fill("policies-table", CT.table(columns, result.policies, { id: "policies-figures", sortable: true }));
   }
 
