@@ -371,3 +371,33 @@ def test_only_analysts_and_up_run_corrections(client, env):
     canceled = client.post(f"/v1/corrections/{response.json()['id']}/cancel", headers=env.headers("analyst"))
     assert canceled.status_code in (200, 409)
     assert client.get("/v1/corrections/999999", headers=env.headers("viewer")).status_code == 404
+
+
+@pytest.mark.slow
+def test_a_re_planning_replay_with_its_gaming_audit_per_role(client, env):
+    """Quarterly re-planning with a 2-rep gaming audit: the audit's figures recomputed, the amounts
+    withheld from viewer and analyst, the count of rewarded reps and the verdict shown to them."""
+    body = {"world": SOUTH_FREEZE, "policies": ["static", "quarterly"], "seeds": 1, "gaming_reps": 2}
+    response = client.post("/v1/replays", json=body, headers=env.headers("analyst"))
+    assert response.status_code == 202, response.text
+    job = wait(client.get, f"/v1/replays/{response.json()['id']}", env.headers("approver"), timeout=900)
+    assert job["status"] == "succeeded", job["error"]
+    result = job["result"]
+    quarterly = next(p for p in result["policies"] if p["policy"] == "quarterly")
+    assert quarterly["reviews_run"] == len(quarterly["decisions"]) == 2  # after 2026-06 and 2026-09
+    assert quarterly["plans_accepted"] == sum(d["accepted"] for d in quarterly["decisions"])
+    assert 0 <= quarterly["pay_stability"] <= 1 and quarterly["share_of_oracle_gain"] is None
+    for d in quarterly["decisions"]:
+        assert d["expected_gain_share"] == pytest.approx(d["expected_gain"] / result["plan_margin"])
+        assert d["accepted"] == (d["expected_gain"] > 0.005 * result["plan_margin"])
+    [audit] = result["gaming"]
+    assert audit["policy"] == "quarterly" and len(audit["reps"]) == 2
+    for row in audit["reps"]:
+        assert row["gain"] == pytest.approx(row["pay_holding_back"] - row["pay_honest"])
+    assert audit["rewarded"] == [r["rep_id"] for r in audit["reps"] if r["gain"] > 0.01]
+    for role in ("viewer", "analyst"):
+        seen = client.get(f"/v1/replays/{job['id']}", headers=env.headers(role)).json()["result"]
+        assert all(value is None for _, value in pay_values(seen))
+        assert seen["gaming"][0]["rewarded_count"] == len(audit["rewarded"]) and seen["gaming"][0]["rewarded"] is None
+        assert seen["gaming"][0]["verdict"] == audit["verdict"]  # the engine's sentence states no amount
+        assert [r["rep_id"] for r in seen["gaming"][0]["reps"]] == [r["rep_id"] for r in audit["reps"]]
