@@ -255,8 +255,10 @@ def review_key(plan: Plan | None, assumptions: AssumptionSet | None, period: str
     return digest.hexdigest()
 
 
-def run_task(task: Task) -> Run:
-    """Replay the open months under one policy and seed (see the module docstring of optimizer.replay)."""
+def run_task(task: Task, on_month: Callable[[int], None] | None = None) -> Run:
+    """Replay the open months under one policy and seed (see the module docstring of optimizer.replay).
+
+    `on_month(i)` is called after the i-th open month (0-based) is done (in-process runs only)."""
     cpu = time.process_time()
     dataset = task.dataset
     company = dataset.company
@@ -323,6 +325,8 @@ def run_task(task: Task) -> Run:
                 dataset = dataset.with_plan(plan)
                 plans[period] = plan
                 answer = None
+        if on_month is not None:
+            on_month(i)
     added = dataset.actuals.iloc[len(task.dataset.actuals):].reset_index(drop=True)
     if task.holdback is not None:
         reviews = {}  # a gaming run's reviews are not reused: do not ship them back
@@ -411,44 +415,69 @@ def run_replay(dataset: Dataset, world: AssumptionSet, options: ReplayOptions, *
                progress: Callable[[str, float], None] | None = None) -> ReplayResult:
     """Replay the open months of `dataset` under `world` for each policy and seed; see docs/replay.md.
 
-    Raises InputError for a bad world or options (nothing is run), ReplayTimeout past
-    `options.time_limit_s`.
+    `progress(phase, done)`: phase one of oracle, replays, gaming, done; `done` the share of the whole
+    replay's runs done, in [0, 1] (month by month when the executor is in-process, else per group of
+    runs). Raises InputError for a bad world or options (nothing is run), ReplayTimeout past
+    `options.time_limit_s` (checked after every month in-process, else between groups of runs).
     """
     check_options(options)
     check_world(dataset, world)
     run = executor or SerialExecutor()
     started, cpu = time.perf_counter(), time.process_time()
-    report = progress or (lambda phase, done: None)
-    deadline = None if options.time_limit_s is None else started + options.time_limit_s
-    base = plan_targets(dataset)
-    plan_margin = float(base.margin)
-    report("oracle", 0.0)
+    sample = gaming_sample(dataset, options)
+    gaming_policies = [p for p in options.policies if p in RE_PLANNING] if sample else []
+    has_oracle = "oracle" in options.policies
+    tracker = _Tracker(progress, options, started,
+                       units=int(has_oracle) + len(options.policies) * options.seeds + len(gaming_policies) * len(sample))
+    plan_margin = float(plan_targets(dataset).margin)
     oracle_plan, oracle_decision, task_cpu = None, None, 0.0
-    if "oracle" in options.policies:
+    if has_oracle:
+        tracker.report("oracle")
         outcome = run.map(_oracle_review, [(dataset, world, plan_margin, options.accept_threshold)])[0]
         oracle_plan = outcome.plan
         oracle_decision = decision_row(outcome, 0, str(dataset.company.current_period or "start"), plan_margin, None)
+        tracker.advance("oracle", 1.0)
     tasks = [Task(dataset, world, policy, seed, options, plan_margin,
                   start_plan=oracle_plan if policy == "oracle" else None,
                   oracle_decision=oracle_decision if policy == "oracle" else None)
              for policy in options.policies for seed in range(options.seeds)]
-    runs = _map_in_groups(run, tasks, report, "replays", deadline, options)
+    runs = _map_runs(run, tasks, tracker, "replays")
     task_cpu += sum(r.cpu_s for r in runs)
     gaming_runs: list[Run] = []
-    sample = gaming_sample(dataset, options)
-    gaming_policies = [p for p in options.policies if p in RE_PLANNING]
-    if sample and gaming_policies:
+    if gaming_policies:
         honest = {r.policy: r for r in runs if r.seed == 0}
         gaming_tasks = [Task(dataset, world, policy, 0, options, plan_margin, holdback=rep,
                              reviews=honest[policy].reviews) for policy in gaming_policies for rep in sample]
-        gaming_runs = _map_in_groups(run, gaming_tasks, report, "gaming", deadline, options)
+        gaming_runs = _map_runs(run, gaming_tasks, tracker, "gaming")
         task_cpu += sum(r.cpu_s for r in gaming_runs)
-    report("done", 1.0)
     wall = time.perf_counter() - started
     cpu_s = time.process_time() - cpu + (0.0 if isinstance(run, SerialExecutor) else task_cpu)
     data = summarize(dataset, world, options, plan_margin, runs, gaming_runs, sample)
     data["timing"] = {"wall_s": round(wall, 3), "cpu_s": round(cpu_s, 3)}
+    tracker.report("done", 1.0)
     return ReplayResult(data=data, runs=runs, periods=list(dataset.company.open_periods))
+
+
+class _Tracker:
+    """The share of a replay's runs done (the oracle's review counts as one run), and its time limit."""
+
+    def __init__(self, progress, options: ReplayOptions, started: float, units: int) -> None:
+        self.progress, self.options, self.units, self.done = progress, options, max(units, 1), 0.0
+        self.deadline = None if options.time_limit_s is None else started + options.time_limit_s
+
+    def report(self, phase: str, share: float | None = None) -> None:
+        if self.progress is not None:
+            self.progress(phase, min(1.0, self.done / self.units) if share is None else share)
+
+    def advance(self, phase: str, units: float) -> None:
+        self.done += units
+        self.check(phase)
+        self.report(phase)
+
+    def check(self, phase: str) -> None:
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            raise ReplayTimeout(f"the replay ran past its time limit of {self.options.time_limit_s:g} s "
+                                f"(during {phase}, {self.done / self.units:.0%} done)")
 
 
 def _oracle_review(args) -> Review:
@@ -456,18 +485,23 @@ def _oracle_review(args) -> Review:
     return review(dataset, world, plan_margin, threshold)
 
 
-def _map_in_groups(run: Executor, tasks: list[Task], report, phase: str, deadline: float | None,
-                   options: ReplayOptions) -> list[Run]:
-    """`run.map(run_task, tasks)` in groups of the executor's workers, reporting progress between them."""
+def _map_runs(run: Executor, tasks: list[Task], tracker: _Tracker, phase: str) -> list[Run]:
+    """`run.map(run_task, tasks)`: in process one run after another (progress and the time limit
+    month by month), else in groups of the executor's workers (progress between groups)."""
+    tracker.report(phase)
+    if isinstance(run, SerialExecutor):
+        out = []
+        for task in tasks:
+            months = max(1, len(task.dataset.company.open_periods))
+            out.append(run_task(task, on_month=lambda i, months=months: tracker.advance(phase, 1.0 / months)))
+        return out
     size = max(1, int(getattr(run, "workers", 1)))
-    out: list[Run] = []
+    out = []
     for start in range(0, len(tasks), size):
-        if deadline is not None and time.perf_counter() > deadline:
-            raise ReplayTimeout(f"the replay ran past its time limit of {options.time_limit_s:g} s "
-                                f"({phase}: {start} of {len(tasks)} runs done)")
-        report(phase, start / len(tasks))
-        out.extend(run.map(run_task, tasks[start:start + size]))
-    report(phase, 1.0)
+        tracker.check(phase)
+        group = tasks[start:start + size]
+        out.extend(run.map(run_task, group))
+        tracker.advance(phase, len(group))
     return out
 
 

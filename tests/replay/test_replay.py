@@ -176,3 +176,16 @@ def test_bad_worlds_name_the_key(sample):
     with pytest.raises(InputError) as error:
         check_world(closed, AssumptionSet(name="fine"))
     assert error.value.problems[0].column == "current_period"
+
+
+def test_progress_rises_to_one_and_a_time_limit_stops_the_replay(sample):
+    dataset, world = sample
+    seen = []
+    run_replay(dataset, world, ReplayOptions(policies=("static",), seeds=2, gaming_reps=0),
+               progress=lambda phase, done: seen.append((phase, done)))
+    shares = [done for _, done in seen]
+    assert shares == sorted(shares) and shares[-1] == 1.0 and seen[-1][0] == "done"
+    assert sum(1 for phase, _ in seen if phase == "replays") >= 2 * len(dataset.company.open_periods)
+    from optimizer.replay.engine import ReplayTimeout
+    with pytest.raises(ReplayTimeout):
+        run_replay(dataset, world, ReplayOptions(policies=("static",), gaming_reps=0, time_limit_s=1e-6))
