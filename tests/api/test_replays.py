@@ -171,6 +171,18 @@ def test_only_analysts_and_up_start_and_cancel_replays(client, env):
     assert client.get("/v1/replays", params={"status": "canceled"}, headers=env.headers("viewer")).json()["count"] == 1
 
 
+@pytest.mark.slow  # the limit is checked after the oracle's review: about a minute here
+def test_a_replay_past_its_own_time_limit_fails_naming_it(client, env):
+    """The engine checks the replay's wall-clock limit month by month: the job fails saying so."""
+    body = {**SMALL, "world": SOUTH_FREEZE, "time_limit_s": 1}
+    response = client.post("/v1/replays", json=body, headers=env.headers("analyst"))
+    assert response.status_code == 202, response.text
+    assert response.json()["time_limit_s"] == 1
+    job = wait(client.get, f"/v1/replays/{response.json()['id']}", env.headers("viewer"))
+    assert job["status"] == "failed" and "time limit of 1 s" in job["error"], job["error"]
+    assert job["result"] is None and job["summary"] is None
+
+
 # ---------------------------------------------------------------------------------------------
 # Pay per role, on a stored result whose every amount is known
 
