@@ -1,5 +1,5 @@
 """The replay page in a real browser (Playwright, Debian's Chromium, a live uvicorn server, the real
-engine): an analyst starts a replay of the sample from a stored world — a bad option is refused next
+engine): an analyst runs the correction system and stores its proposal as an assumption set, starts a replay of the sample from a stored world — a bad option is refused next
 to its field — follows its progress and reads the cumulative margin chart, the policies table and the
 decisions, with no pay figure on the page; an approver reads the same replay with variable pay and net
 margin, equal to the API's own figures; a viewer cannot start one and is told why. No request leaves
@@ -45,6 +45,17 @@ def test_the_replay_page(browser, replay_site):  # noqa: F811
     analyst.sign_in(env.tokens["analyst"], path="/replays")
     expect(page.locator("#replays")).to_contain_text("No replay yet")
     expect(page.locator("#world-select")).to_contain_text("south-freeze")
+    # the correction system: a proposal in words with its evidence, stored as an assumption set
+    page.fill("#correct-form input[name=name]", "correction-april")
+    page.click("#correct-submit")
+    expect(page.locator("#correction-status")).to_contain_text("“correction-april”", timeout=REVIEW_TIMEOUT_MS)
+    expect(page.locator("#evidence-table")).to_contain_text("demand")
+    page.click("#correction-store")
+    expect(page.locator("#correction-set-link")).to_contain_text("assumption set #")
+    set_id = int(page.locator("#correction-set-link").inner_text().rsplit("#", 1)[1])
+    stored = httpx.get(f"{server.url}/v1/assumption-sets/{set_id}", headers=env.headers("viewer"), timeout=30).json()
+    assert stored["name"] == "correction-april"
+    assert page.locator("#correction-list li").count() == len(stored["body"]["adjustments"])
     page.uncheck("input[name=policies][value=quarterly]")
     page.uncheck("input[name=policies][value=monthly]")
     page.fill("input[name=seeds]", "0")  # refused next to its field, nothing started
@@ -91,6 +102,7 @@ def test_the_replay_page(browser, replay_site):  # noqa: F811
     viewer = Tab(browser, server.url, viewport=PHONE, allow=(401, 403, 404, 409, 422))
     viewer.sign_in(env.tokens["viewer"], path="/replays")
     expect(viewer.page.locator("#replay-submit")).to_be_disabled()
+    expect(viewer.page.locator("#correct-submit")).to_be_disabled()
     expect(viewer.page.locator("#run-note")).to_contain_text("you are signed in as viewer")
     expect(viewer.page.locator("#replays-table")).to_contain_text("south-freeze")
     assert viewer.width() <= PHONE["width"]

@@ -34,8 +34,63 @@
       : el("p", { class: "na" }, "No replay yet."));
   }
 
+  async function showCorrection(id, names, who) {
+    const box = document.getElementById("correction");
+    box.hidden = false;
+    const response = await CT.api(`/v1/corrections/${id}`);
+    if (!response.ok) { CT.pageError(response); return; }
+    const job = response.data;
+    if (job.status === "queued" || job.status === "running") {
+      fill("correction-status", `correction #${job.id}: ${job.status}…`);
+      setTimeout(() => showCorrection(id, names, who), 1000);
+      return;
+    }
+    if (job.status !== "succeeded") { fill("correction-status", el("span", { class: "notice bad" }, `correction #${job.id} ${job.status}: ${job.error || ""}`)); return; }
+    const { assumptions, evidence } = job.result;
+    fill("correction-status", `Correction #${job.id}: “${assumptions.name}”, ${fmt.plural(assumptions.adjustments.length, "adjustment")} `
+      + `from ${fmt.plural(evidence.length, "factor")} considered.`);
+    fill("correction-adjustments", assumptions.adjustments.length
+      ? el("ul", { id: "correction-list" }, assumptions.adjustments.map(a => el("li", {}, CT.adjustmentWords(a, names))))
+      : el("p", { class: "na" }, "The closed months give no reason to change the assumptions."));
+    fill("correction-evidence", CT.table([
+      { key: "market", label: "Market", format: v => names.tag("market", v) },
+      { key: "product", label: "Product", format: v => names.tag("product", v) },
+      { key: "factor", label: "Factor" }, { key: "value", label: "Proposed", num: true, format: v => fmt.num(v, 2) },
+      { key: "months", label: "Months", num: true },
+      { key: "orders_actual", label: "Orders actual", num: true, format: v => fmt.num(v, 1) },
+      { key: "orders_expected", label: "Orders expected", num: true, format: v => fmt.num(v, 1) },
+      { key: "shrinkage", label: "Shrinkage", num: true, format: v => fmt.num(v, 2) },
+      { key: "reason", label: "Why", wide: true }], evidence, { id: "evidence-table", sortable: true, filter: "Find", pageSize: 20 }));
+    const storeButton = document.getElementById("correction-store");
+    const stored = setId => fill("correction-stored", "stored as ", el("a", { href: `/assumption-sets/${setId}`, id: "correction-set-link" }, `assumption set #${setId}`),
+      " — start a review or a replay from it");
+    if (job.assumption_set_id) { storeButton.hidden = true; stored(job.assumption_set_id); return; }
+    storeButton.hidden = !CT.has(who, "analyst");
+    storeButton.onclick = async () => {
+      const answer = await CT.api(`/v1/corrections/${job.id}/assumption-set`, { method: "POST" });
+      if (!answer.ok) { CT.pageError(answer); return; }
+      storeButton.hidden = true;
+      stored(answer.data.id);
+    };
+  }
+
   CT.start(async (who) => {
     const names = await CT.names();
+    const correctForm = document.getElementById("correct-form");
+    if (!CT.has(who, "analyst")) {
+      document.getElementById("correct-submit").disabled = true;
+      const note = document.getElementById("correct-note");
+      note.hidden = false;
+      note.textContent = `Running the correction system needs the analyst role or above; you are signed in as ${who.role}.`;
+    }
+    correctForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      CT.clearErrors(correctForm);
+      const name = correctForm.name.value.trim();
+      const response = await CT.api("/v1/corrections", { method: "POST", json: name ? { name } : {} });
+      if (!response.ok) { CT.showErrors(correctForm, response); return; }
+      await showCorrection(response.data.id, names, who);
+    });
     const form = document.getElementById("replay-form");
     if (!CT.has(who, "analyst")) {
       document.getElementById("replay-submit").disabled = true;
