@@ -28,7 +28,7 @@ from models.dataset import Dataset, Plan, write_plan
 from models.errors import InputError, Problem
 from optimizer.alignment.payout import pay_grid
 from optimizer.alignment.recommend import recommend
-from optimizer.alignment.response import simulate_grid
+from optimizer.alignment.response import BatchMemo, simulate_grid
 from optimizer.correction import correct
 from optimizer.executor import Executor, SerialExecutor
 from optimizer.parameters import Parameters, effective_parameters
@@ -203,6 +203,8 @@ class Task:
     oracle_decision: dict | None = None
     holdback: str | None = None  # the gaming audit's rep
     reviews: dict = field(default_factory=dict)  # key -> Review known from another run
+    answers: dict = field(default_factory=dict)  # (plan digest, first month) -> the reps' answer, from another run
+    memo: BatchMemo | None = None  # the correction's solved batches, from another run
 
 
 @dataclass
@@ -217,6 +219,8 @@ class Run:
     plans: dict[str, Plan]  # accepted plans by the period after which they were accepted
     cpu_s: float
     actuals: pd.DataFrame  # the actuals the run closed its months with (ACTUALS_COLUMNS)
+    answers: dict = field(default_factory=dict)  # (plan digest, first month) -> (R, P, T) answer
+    memo: BatchMemo | None = None
 
 
 def noise_factors(options: ReplayOptions, seed: int, shape: tuple[int, ...]) -> np.ndarray:
@@ -244,14 +248,21 @@ def review(dataset: Dataset, assumptions: AssumptionSet | None, plan_margin: flo
     return Review(accepted, gain, len(rec.plan.components), rec.status, rec.plan if accepted else None, name, n_adj)
 
 
+def plan_digest(plan: Plan | None) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    if plan is not None:
+        for frame in (plan.components, plan.curve, plan.targets):
+            digest.update(frame.to_csv(index=False).encode())
+    return digest.hexdigest()
+
+
 def review_key(plan: Plan | None, assumptions: AssumptionSet | None, period: str | None) -> str:
+    """What a review depends on: the plan in force, the proposed set and the period (not the actuals)."""
     digest = hashlib.blake2b(digest_size=16)
     digest.update(str(period).encode())
     if assumptions is not None:
         digest.update(assumptions.model_dump_json().encode())
-    if plan is not None:
-        for frame in (plan.components, plan.curve, plan.targets):
-            digest.update(frame.to_csv(index=False).encode())
+    digest.update(plan_digest(plan).encode())
     return digest.hexdigest()
 
 
@@ -273,6 +284,8 @@ def run_task(task: Task, on_month: Callable[[int], None] | None = None) -> Run:
     margin_rpt = world_params.rep_view(world_params.margin)
     price_rpt = world_params.rep_view(world_params.price)
     reviews = dict(task.reviews)
+    answers = dict(task.answers)
+    memo = task.memo if task.memo is not None else BatchMemo(max_bytes=64 * 2**20)
     plan = dataset.plan
     decisions: list[dict] = []
     plans: dict[str, Plan] = {}
@@ -288,8 +301,12 @@ def run_task(task: Task, on_month: Callable[[int], None] | None = None) -> Run:
     carried = None
     for i, period in enumerate(open_periods):
         ti = periods.index(period)
-        if answer is None:
-            answer = simulate_remaining(world_params, plan, [periods.index(t) for t in open_periods[i:]])
+        if answer is None:  # the reps' answer does not depend on the noise: one per plan and first month
+            key = (plan_digest(plan), i)
+            answer = answers.get(key)
+            if answer is None:
+                answer = simulate_remaining(world_params, plan, [periods.index(t) for t in open_periods[i:]])
+                answers[key] = answer
         orders = answer[:, :, ti] * noise[:, :, i]
         if task.options.noise > 0:
             orders = cap_to_markets(world_params, orders, ti)
@@ -311,9 +328,11 @@ def run_task(task: Task, on_month: Callable[[int], None] | None = None) -> Run:
                        "net_margin": margin - float(pay.sum())})
         dataset = close_period(dataset, world_params, period, orders, activity, rates)
         if period in reviewing:
-            found_alarms = alarms(dataset)
-            open_alarms = int((found_alarms["severity"].isin(("critical", "warning"))).sum())
-            correction = correct(dataset, name=f"{task.policy}-{period}")
+            open_alarms = None
+            if task.holdback is None:  # informational: a gaming run only needs its pay
+                found_alarms = alarms(dataset)
+                open_alarms = int((found_alarms["severity"].isin(("critical", "warning"))).sum())
+            correction = correct(dataset, name=f"{task.policy}-{period}", memo=memo)
             key = review_key(dataset.plan, correction.assumptions, period)
             outcome = reviews.get(key)
             if outcome is None:
@@ -328,10 +347,10 @@ def run_task(task: Task, on_month: Callable[[int], None] | None = None) -> Run:
         if on_month is not None:
             on_month(i)
     added = dataset.actuals.iloc[len(task.dataset.actuals):].reset_index(drop=True)
-    if task.holdback is not None:
-        reviews = {}  # a gaming run's reviews are not reused: do not ship them back
+    if task.holdback is not None or task.seed != 0:
+        reviews, answers, memo = {}, {}, None  # only the honest seed-0 run's are reused (by the gaming runs)
     return Run(task.policy, task.seed, task.holdback, months, rep_pay, decisions, reviews, plans,
-               time.process_time() - cpu, added)
+               time.process_time() - cpu, added, answers, memo)
 
 
 def decision_row(outcome: Review, seed: int, period: str, plan_margin: float, open_alarms: int | None) -> dict:
@@ -447,7 +466,9 @@ def run_replay(dataset: Dataset, world: AssumptionSet, options: ReplayOptions, *
     if gaming_policies:
         honest = {r.policy: r for r in runs if r.seed == 0}
         gaming_tasks = [Task(dataset, world, policy, 0, options, plan_margin, holdback=rep,
-                             reviews=honest[policy].reviews) for policy in gaming_policies for rep in sample]
+                             reviews=honest[policy].reviews, answers=honest[policy].answers,
+                             memo=honest[policy].memo)
+                        for policy in gaming_policies for rep in sample]
         gaming_runs = _map_runs(run, gaming_tasks, tracker, "gaming")
         task_cpu += sum(r.cpu_s for r in gaming_runs)
     wall = time.perf_counter() - started

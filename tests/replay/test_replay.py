@@ -102,6 +102,7 @@ def test_quarterly_reviews_at_calendar_quarter_ends_and_monthly_after_every_mont
     assert review_periods(dataset, "static") == [] and review_periods(dataset, "oracle") == []
 
 
+@pytest.mark.slow
 def test_a_replanning_replay_on_a_small_company_adds_up():
     dataset = small_company()
     world = freeze(dataset)
