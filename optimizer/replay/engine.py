@@ -221,6 +221,7 @@ class Run:
     actuals: pd.DataFrame  # the actuals the run closed its months with (ACTUALS_COLUMNS)
     answers: dict = field(default_factory=dict)  # (plan digest, first month) -> (R, P, T) answer
     memo: BatchMemo | None = None
+    plan_sets: dict[str, AssumptionSet] = field(default_factory=dict)  # the set each accepted plan was reviewed under
 
 
 def noise_factors(options: ReplayOptions, seed: int, shape: tuple[int, ...]) -> np.ndarray:
@@ -289,10 +290,12 @@ def run_task(task: Task, on_month: Callable[[int], None] | None = None) -> Run:
     plan = dataset.plan
     decisions: list[dict] = []
     plans: dict[str, Plan] = {}
+    plan_sets: dict[str, AssumptionSet] = {}
     if task.start_plan is not None:
         plan = task.start_plan
         dataset = dataset.with_plan(plan)
         plans[str(company.current_period or "start")] = plan
+        plan_sets[str(company.current_period or "start")] = task.world
     if task.oracle_decision is not None:
         decisions.append({**task.oracle_decision, "seed": task.seed})
     reviewing = set(review_periods(dataset, task.policy))
@@ -343,6 +346,7 @@ def run_task(task: Task, on_month: Callable[[int], None] | None = None) -> Run:
                 plan = outcome.plan
                 dataset = dataset.with_plan(plan)
                 plans[period] = plan
+                plan_sets[period] = correction.assumptions
                 answer = None
         if on_month is not None:
             on_month(i)
@@ -350,7 +354,7 @@ def run_task(task: Task, on_month: Callable[[int], None] | None = None) -> Run:
     if task.holdback is not None or task.seed != 0:
         reviews, answers, memo = {}, {}, None  # only the honest seed-0 run's are reused (by the gaming runs)
     return Run(task.policy, task.seed, task.holdback, months, rep_pay, decisions, reviews, plans,
-               time.process_time() - cpu, added, answers, memo)
+               time.process_time() - cpu, added, answers, memo, plan_sets)
 
 
 def decision_row(outcome: Review, seed: int, period: str, plan_margin: float, open_alarms: int | None) -> dict:
@@ -419,14 +423,19 @@ class ReplayResult:
         return pd.DataFrame(rows, columns=["policy", "seed", "period", "margin", "revenue", "pay", "net_margin"])
 
     def write(self, folder) -> None:
-        """replay.json, months.csv and the accepted plans under plans/<policy>/<seed>/<period>/."""
+        """replay.json, months.csv and the accepted plans under plans/<policy>/<seed>/<period>/ (the
+        plan/ format, with the assumption set it was reviewed under as assumptions.json)."""
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
         (out / "replay.json").write_text(json.dumps(self.to_dict(), indent=2, default=float) + "\n", encoding="utf-8")
         self.months_frame().to_csv(out / "months.csv", index=False, quoting=csv.QUOTE_MINIMAL)
         for run in self.runs:
             for period, plan in run.plans.items():
-                write_plan(plan, out / "plans" / run.policy / str(run.seed) / period)
+                folder = out / "plans" / run.policy / str(run.seed) / period
+                write_plan(plan, folder)
+                if period in run.plan_sets:  # the assumption set the plan was reviewed under
+                    body = run.plan_sets[period].model_dump(mode="json", by_alias=True, exclude_none=True)
+                    (folder / "assumptions.json").write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
 
 
 def run_replay(dataset: Dataset, world: AssumptionSet, options: ReplayOptions, *,

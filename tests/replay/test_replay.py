@@ -146,6 +146,8 @@ def test_write_puts_replay_json_months_csv_and_the_accepted_plans(tmp_path):
         folder = tmp_path / "plans" / "oracle" / "0" / dataset.company.current_period
         plan = load_plan(folder, dataset)
         assert len(plan.targets) > 0
+        reviewed_under = load_assumptions(folder / "assumptions.json", dataset)
+        assert reviewed_under == world  # the oracle reviews under the world itself
 
 
 @pytest.mark.parametrize("change, key", [
