@@ -319,8 +319,7 @@ def run_task(task: Task, on_month: Callable[[int], None] | None = None) -> Run:
             orders[hold] = orders[hold] - carried
             activity[hold] = orders[hold] + carried
         elif hold is not None and i == 1 and carried is not None:
-            orders[hold] = orders[hold] + carried  # the held-back orders are booked the month after
-            activity[hold] = orders[hold]
+            orders[hold] = orders[hold] + carried  # booked the month after (their calls were last month's)
         grid = np.zeros((R, P, len(periods)))
         grid[:, :, ti] = orders
         pay = pay_grid(world_params, plan, grid)[:, ti] if plan is not None else np.zeros(R)
