@@ -38,7 +38,7 @@ import numpy as np
 from models.assumptions import Adjustment, AssumptionSet
 from models.dataset import ALL_PRODUCTS, Dataset
 from models.errors import InputError
-from optimizer.alignment.response import simulate_grid
+from optimizer.alignment.response import BatchMemo, simulate_grid
 from optimizer.parameters import Parameters, effective_parameters
 from optimizer.plan.cascade import orders_array
 
@@ -67,9 +67,12 @@ class Correction:
                 "evidence": self.evidence}
 
 
-def correct(dataset: Dataset, *, base: AssumptionSet | None = None, name: str | None = None) -> Correction:
+def correct(dataset: Dataset, *, base: AssumptionSet | None = None, name: str | None = None,
+            memo: BatchMemo | None = None) -> Correction:
     """Closed periods' actuals against the plan LP's expectation -> a proposed assumption set.
 
+    `memo` (owned by the caller, e.g. one replay run) keeps the solved batches of the expectation's
+    simulation, so a caller that corrects the same plan and window again does not solve them twice.
     Raises InputError when the dataset has no open period (nothing to apply a factor to). Without a
     closed period, or without actuals, the proposed set is `base` unchanged (no evidence).
     """
@@ -101,7 +104,7 @@ def correct(dataset: Dataset, *, base: AssumptionSet | None = None, name: str | 
             conversion_raw[(m, p)] = float(np.clip(raw, FACTOR_FLOOR, FACTOR_CEILING))
         evidence.append(_evidence(params, m, p, "conversion", raw, est))
 
-    expected = _expected_orders(dataset, base, params, window, conversion_raw)[:, :, w_index]
+    expected = _expected_orders(dataset, base, params, window, conversion_raw, memo)[:, :, w_index]
     for m, p, est in _market_estimates(params, actual, expected, kind="demand"):
         evidence.append(_evidence(params, m, p, "demand", est["ratio"], est))
 
@@ -124,7 +127,7 @@ def _parent(base: AssumptionSet | None) -> str | None:
 
 
 def _expected_orders(dataset: Dataset, base: AssumptionSet | None, params: Parameters, window: list[str],
-                     conversion: dict[tuple[int, int], float]) -> np.ndarray:
+                     conversion: dict[tuple[int, int], float], memo: BatchMemo | None = None) -> np.ndarray:
     """The orders the company expected in the window: the §4.5 answer of the reps to the plan in
     force under `base` and the conversion estimate, over the window's periods (R, P, T)."""
     if dataset.plan is None:
@@ -138,7 +141,7 @@ def _expected_orders(dataset: Dataset, base: AssumptionSet | None, params: Param
     for (m, p), factor in conversion.items():
         for rates in (seen.call_to_meeting, seen.meeting_to_quote, seen.quote_to_order):
             rates[m, p, t_index] = np.minimum(rates[m, p, t_index] * factor, 1.0)
-    scaled, _, _ = simulate_grid(seen, dataset.plan)
+    scaled, _, _ = simulate_grid(seen, dataset.plan, memo=memo)
     return scaled
 
 

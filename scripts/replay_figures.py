@@ -6,7 +6,7 @@ open month) and an upturn with a slow launch (another market's demand × 1.3 fro
 month, the new products' funnel × 0.7 for the first five open months). Noise 0, the gaming audit
 on 20 reps. Writes one replay.json per case under OUT and prints the markdown table.
 
-    .venv/bin/python scripts/replay_figures.py OUT [--workers N] [--only sample]
+    .venv/bin/python scripts/replay_figures.py OUT [--workers N] [--only sample,gen101,gen202]
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ from optimizer.replay import ReplayOptions, run_replay
 
 
 def companies(only: str | None):
-    if only in (None, "sample"):
+    wanted = None if only is None else set(only.split(","))
+    if wanted is None or "sample" in wanted:
         yield "sample", load_dataset("datasets/sample")
     for seed in (101, 202):
-        if only in (None, f"gen{seed}"):
+        if wanted is None or f"gen{seed}" in wanted:
             yield f"gen{seed}", dataset_from_tables(synthetic_tables(reps=50, products=8, markets=6, periods=12,
                                                                      seed=seed, closed_periods=3))
 

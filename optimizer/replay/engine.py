@@ -28,7 +28,7 @@ from models.dataset import Dataset, Plan, write_plan
 from models.errors import InputError, Problem
 from optimizer.alignment.payout import pay_grid
 from optimizer.alignment.recommend import recommend
-from optimizer.alignment.response import simulate_grid
+from optimizer.alignment.response import BatchMemo, simulate_grid
 from optimizer.correction import correct
 from optimizer.executor import Executor, SerialExecutor
 from optimizer.parameters import Parameters, effective_parameters
@@ -203,6 +203,8 @@ class Task:
     oracle_decision: dict | None = None
     holdback: str | None = None  # the gaming audit's rep
     reviews: dict = field(default_factory=dict)  # key -> Review known from another run
+    answers: dict = field(default_factory=dict)  # (plan digest, first month) -> the reps' answer, from another run
+    memo: BatchMemo | None = None  # the correction's solved batches, from another run
 
 
 @dataclass
@@ -217,6 +219,9 @@ class Run:
     plans: dict[str, Plan]  # accepted plans by the period after which they were accepted
     cpu_s: float
     actuals: pd.DataFrame  # the actuals the run closed its months with (ACTUALS_COLUMNS)
+    answers: dict = field(default_factory=dict)  # (plan digest, first month) -> (R, P, T) answer
+    memo: BatchMemo | None = None
+    plan_sets: dict[str, AssumptionSet] = field(default_factory=dict)  # the set each accepted plan was reviewed under
 
 
 def noise_factors(options: ReplayOptions, seed: int, shape: tuple[int, ...]) -> np.ndarray:
@@ -244,14 +249,21 @@ def review(dataset: Dataset, assumptions: AssumptionSet | None, plan_margin: flo
     return Review(accepted, gain, len(rec.plan.components), rec.status, rec.plan if accepted else None, name, n_adj)
 
 
+def plan_digest(plan: Plan | None) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    if plan is not None:
+        for frame in (plan.components, plan.curve, plan.targets):
+            digest.update(frame.to_csv(index=False).encode())
+    return digest.hexdigest()
+
+
 def review_key(plan: Plan | None, assumptions: AssumptionSet | None, period: str | None) -> str:
+    """What a review depends on: the plan in force, the proposed set and the period (not the actuals)."""
     digest = hashlib.blake2b(digest_size=16)
     digest.update(str(period).encode())
     if assumptions is not None:
         digest.update(assumptions.model_dump_json().encode())
-    if plan is not None:
-        for frame in (plan.components, plan.curve, plan.targets):
-            digest.update(frame.to_csv(index=False).encode())
+    digest.update(plan_digest(plan).encode())
     return digest.hexdigest()
 
 
@@ -273,13 +285,17 @@ def run_task(task: Task, on_month: Callable[[int], None] | None = None) -> Run:
     margin_rpt = world_params.rep_view(world_params.margin)
     price_rpt = world_params.rep_view(world_params.price)
     reviews = dict(task.reviews)
+    answers = dict(task.answers)
+    memo = task.memo if task.memo is not None else BatchMemo(max_bytes=64 * 2**20)
     plan = dataset.plan
     decisions: list[dict] = []
     plans: dict[str, Plan] = {}
+    plan_sets: dict[str, AssumptionSet] = {}
     if task.start_plan is not None:
         plan = task.start_plan
         dataset = dataset.with_plan(plan)
         plans[str(company.current_period or "start")] = plan
+        plan_sets[str(company.current_period or "start")] = task.world
     if task.oracle_decision is not None:
         decisions.append({**task.oracle_decision, "seed": task.seed})
     reviewing = set(review_periods(dataset, task.policy))
@@ -288,8 +304,12 @@ def run_task(task: Task, on_month: Callable[[int], None] | None = None) -> Run:
     carried = None
     for i, period in enumerate(open_periods):
         ti = periods.index(period)
-        if answer is None:
-            answer = simulate_remaining(world_params, plan, [periods.index(t) for t in open_periods[i:]])
+        if answer is None:  # the reps' answer does not depend on the noise: one per plan and first month
+            key = (plan_digest(plan), i)
+            answer = answers.get(key)
+            if answer is None:
+                answer = simulate_remaining(world_params, plan, [periods.index(t) for t in open_periods[i:]])
+                answers[key] = answer
         orders = answer[:, :, ti] * noise[:, :, i]
         if task.options.noise > 0:
             orders = cap_to_markets(world_params, orders, ti)
@@ -299,8 +319,7 @@ def run_task(task: Task, on_month: Callable[[int], None] | None = None) -> Run:
             orders[hold] = orders[hold] - carried
             activity[hold] = orders[hold] + carried
         elif hold is not None and i == 1 and carried is not None:
-            orders[hold] = orders[hold] + carried  # the held-back orders are booked the month after
-            activity[hold] = orders[hold]
+            orders[hold] = orders[hold] + carried  # booked the month after (their calls were last month's)
         grid = np.zeros((R, P, len(periods)))
         grid[:, :, ti] = orders
         pay = pay_grid(world_params, plan, grid)[:, ti] if plan is not None else np.zeros(R)
@@ -311,9 +330,11 @@ def run_task(task: Task, on_month: Callable[[int], None] | None = None) -> Run:
                        "net_margin": margin - float(pay.sum())})
         dataset = close_period(dataset, world_params, period, orders, activity, rates)
         if period in reviewing:
-            found_alarms = alarms(dataset)
-            open_alarms = int((found_alarms["severity"].isin(("critical", "warning"))).sum())
-            correction = correct(dataset, name=f"{task.policy}-{period}")
+            open_alarms = None
+            if task.holdback is None:  # informational: a gaming run only needs its pay
+                found_alarms = alarms(dataset)
+                open_alarms = int((found_alarms["severity"].isin(("critical", "warning"))).sum())
+            correction = correct(dataset, name=f"{task.policy}-{period}", memo=memo)
             key = review_key(dataset.plan, correction.assumptions, period)
             outcome = reviews.get(key)
             if outcome is None:
@@ -324,14 +345,15 @@ def run_task(task: Task, on_month: Callable[[int], None] | None = None) -> Run:
                 plan = outcome.plan
                 dataset = dataset.with_plan(plan)
                 plans[period] = plan
+                plan_sets[period] = correction.assumptions
                 answer = None
         if on_month is not None:
             on_month(i)
     added = dataset.actuals.iloc[len(task.dataset.actuals):].reset_index(drop=True)
-    if task.holdback is not None:
-        reviews = {}  # a gaming run's reviews are not reused: do not ship them back
+    if task.holdback is not None or task.seed != 0:
+        reviews, answers, memo = {}, {}, None  # only the honest seed-0 run's are reused (by the gaming runs)
     return Run(task.policy, task.seed, task.holdback, months, rep_pay, decisions, reviews, plans,
-               time.process_time() - cpu, added)
+               time.process_time() - cpu, added, answers, memo, plan_sets)
 
 
 def decision_row(outcome: Review, seed: int, period: str, plan_margin: float, open_alarms: int | None) -> dict:
@@ -400,14 +422,19 @@ class ReplayResult:
         return pd.DataFrame(rows, columns=["policy", "seed", "period", "margin", "revenue", "pay", "net_margin"])
 
     def write(self, folder) -> None:
-        """replay.json, months.csv and the accepted plans under plans/<policy>/<seed>/<period>/."""
+        """replay.json, months.csv and the accepted plans under plans/<policy>/<seed>/<period>/ (the
+        plan/ format, with the assumption set it was reviewed under as assumptions.json)."""
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
         (out / "replay.json").write_text(json.dumps(self.to_dict(), indent=2, default=float) + "\n", encoding="utf-8")
         self.months_frame().to_csv(out / "months.csv", index=False, quoting=csv.QUOTE_MINIMAL)
         for run in self.runs:
             for period, plan in run.plans.items():
-                write_plan(plan, out / "plans" / run.policy / str(run.seed) / period)
+                folder = out / "plans" / run.policy / str(run.seed) / period
+                write_plan(plan, folder)
+                if period in run.plan_sets:  # the assumption set the plan was reviewed under
+                    body = run.plan_sets[period].model_dump(mode="json", by_alias=True, exclude_none=True)
+                    (folder / "assumptions.json").write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
 
 
 def run_replay(dataset: Dataset, world: AssumptionSet, options: ReplayOptions, *,
@@ -447,7 +474,9 @@ def run_replay(dataset: Dataset, world: AssumptionSet, options: ReplayOptions, *
     if gaming_policies:
         honest = {r.policy: r for r in runs if r.seed == 0}
         gaming_tasks = [Task(dataset, world, policy, 0, options, plan_margin, holdback=rep,
-                             reviews=honest[policy].reviews) for policy in gaming_policies for rep in sample]
+                             reviews=honest[policy].reviews, answers=honest[policy].answers,
+                             memo=honest[policy].memo)
+                        for policy in gaming_policies for rep in sample]
         gaming_runs = _map_runs(run, gaming_tasks, tracker, "gaming")
         task_cpu += sum(r.cpu_s for r in gaming_runs)
     wall = time.perf_counter() - started

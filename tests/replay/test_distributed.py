@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from models.assumptions import AssumptionSet
 from models.dataset import dataset_from_tables
 from models.synthetic import synthetic_tables
@@ -9,6 +11,7 @@ from optimizer.executor import open_executor
 from optimizer.replay import ReplayOptions, run_replay
 
 
+@pytest.mark.slow  # a LocalCluster and six reviews: minutes on the shared machine
 def test_a_two_worker_local_cluster_replay_equals_the_serial_one():
     dataset = dataset_from_tables(synthetic_tables(reps=12, products=3, markets=2, periods=3, seed=11, closed_periods=1))
     world = AssumptionSet.model_validate({"name": "freeze", "adjustments": [

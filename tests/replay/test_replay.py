@@ -102,6 +102,7 @@ def test_quarterly_reviews_at_calendar_quarter_ends_and_monthly_after_every_mont
     assert review_periods(dataset, "static") == [] and review_periods(dataset, "oracle") == []
 
 
+@pytest.mark.slow
 def test_a_replanning_replay_on_a_small_company_adds_up():
     dataset = small_company()
     world = freeze(dataset)
@@ -132,7 +133,7 @@ def test_a_replanning_replay_on_a_small_company_adds_up():
 
 
 def test_write_puts_replay_json_months_csv_and_the_accepted_plans(tmp_path):
-    dataset = small_company(periods=3)
+    dataset = small_company(periods=6)
     world = freeze(dataset)
     result = run_replay(dataset, world, ReplayOptions(policies=("static", "oracle"), gaming_reps=0))
     result.write(tmp_path)
@@ -141,10 +142,13 @@ def test_write_puts_replay_json_months_csv_and_the_accepted_plans(tmp_path):
     assert list(months.columns) == ["policy", "seed", "period", "margin", "revenue", "pay", "net_margin"]
     assert len(months) == 2 * len(dataset.company.open_periods)
     oracle = next(p for p in result.to_dict()["policies"] if p["policy"] == "oracle")
+    assert oracle["plans_accepted"] == 1  # knowing the freeze, the review finds a better plan
     if oracle["plans_accepted"]:
         folder = tmp_path / "plans" / "oracle" / "0" / dataset.company.current_period
         plan = load_plan(folder, dataset)
         assert len(plan.targets) > 0
+        reviewed_under = load_assumptions(folder / "assumptions.json", dataset)
+        assert reviewed_under == world  # the oracle reviews under the world itself
 
 
 @pytest.mark.parametrize("change, key", [
