@@ -38,6 +38,19 @@ def replay_site(tmp_path_factory):
     env.sessions.kw["bind"].dispose()
 
 
+UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button')]
+    .filter(n => !n.closest('[hidden]') && n.type !== 'hidden')
+    .filter(n => !(n.labels && n.labels.length) && !n.getAttribute('aria-label') && !(n.textContent || '').trim())
+    .map(n => n.outerHTML.slice(0, 80))"""
+
+
+def fits_and_is_labelled(tab, width: int) -> None:
+    """As tests/web/test_workbench.py checks every page: no horizontal scrolling, every control labelled."""
+    tab.page.wait_for_load_state("networkidle")
+    assert tab.width() <= width, f"{tab.page.url} is {tab.width()} px wide at {width} px"
+    assert not tab.page.evaluate(UNLABELLED)
+
+
 def test_the_replay_page(browser, replay_site):  # noqa: F811
     server, env = replay_site
     analyst = Tab(browser, server.url)
@@ -74,6 +87,7 @@ def test_the_replay_page(browser, replay_site):  # noqa: F811
     expect(page.locator("#policies-note")).to_contain_text("approver and admin only (you are analyst)")
     expect(page.locator("#chart-note")).to_contain_text("The chart shows the margin")
     analyst.shot("30-replay-analyst")
+    fits_and_is_labelled(analyst, 1280)
 
     approver_view = httpx.get(f"{server.url}/v1/replays/{replay_id}", headers=env.headers("approver"), timeout=30).json()
     result = approver_view["result"]
@@ -97,6 +111,10 @@ def test_the_replay_page(browser, replay_site):  # noqa: F811
     cumulative = approver.page.locator("#cumulative-figures").text_content()  # folded away: not rendered
     assert all(money(v) in cumulative for v in final.values()), (final, cumulative)
     approver.shot("31-replay-approver")
+    fits_and_is_labelled(approver, 1280)
+    approver.page.goto("/replays")
+    expect(approver.page.locator("#replays-table")).to_contain_text("south-freeze")
+    fits_and_is_labelled(approver, 1280)
     approver.close()
 
     viewer = Tab(browser, server.url, viewport=PHONE, allow=(401, 403, 404, 409, 422))
@@ -105,10 +123,10 @@ def test_the_replay_page(browser, replay_site):  # noqa: F811
     expect(viewer.page.locator("#correct-submit")).to_be_disabled()
     expect(viewer.page.locator("#run-note")).to_contain_text("you are signed in as viewer")
     expect(viewer.page.locator("#replays-table")).to_contain_text("south-freeze")
-    assert viewer.width() <= PHONE["width"]
+    fits_and_is_labelled(viewer, PHONE["width"])
     viewer.page.goto(f"/replays/{replay_id}")
     expect(viewer.page.locator("#replay-figures")).to_be_visible(timeout=REVIEW_TIMEOUT_MS)
-    assert viewer.width() <= PHONE["width"]
+    fits_and_is_labelled(viewer, PHONE["width"])
     assert not [a for a in pay_amounts if a in viewer.text()]
     viewer.page.goto("/replays/999999")
     expect(viewer.page.locator("#replay-meta")).to_contain_text("There is no replay #999999")
