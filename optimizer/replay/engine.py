@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.assumptions import AssumptionSet, PeriodRange, period_scope
+from models.assumptions import AssumptionSet, period_scope
 from models.dataset import Dataset, Plan, write_plan
 from models.errors import InputError, Problem
 from optimizer.alignment.payout import pay_grid
@@ -483,6 +483,8 @@ def run_replay(dataset: Dataset, world: AssumptionSet, options: ReplayOptions, *
     cpu_s = time.process_time() - cpu + (0.0 if isinstance(run, SerialExecutor) else task_cpu)
     data = summarize(dataset, world, options, plan_margin, runs, gaming_runs, sample)
     data["timing"] = {"wall_s": round(wall, 3), "cpu_s": round(cpu_s, 3)}
+    logger.info("replay %r: %d runs and %d gaming runs in %.1f s (%.1f s CPU)", world.name, len(runs),
+                len(gaming_runs), wall, cpu_s)
     tracker.report("done", 1.0)
     return ReplayResult(data=data, runs=runs, periods=list(dataset.company.open_periods))
 

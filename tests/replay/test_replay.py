@@ -193,3 +193,29 @@ def test_progress_rises_to_one_and_a_time_limit_stops_the_replay(sample):
     from optimizer.replay.engine import ReplayTimeout
     with pytest.raises(ReplayTimeout):
         run_replay(dataset, world, ReplayOptions(policies=("static",), gaming_reps=0, time_limit_s=1e-6))
+
+
+def test_holding_back_moves_a_fifth_of_the_first_months_orders_to_the_second_and_keeps_the_calls(sample):
+    dataset, world = sample
+    options = ReplayOptions(policies=("static",))
+    honest = run_task(Task(dataset, world, "static", 0, options, plan_margin=1.0))
+    rep = dataset.rep_ids[4]
+    held = run_task(Task(dataset, world, "static", 0, options, plan_margin=1.0, holdback=rep))
+    first, second = dataset.company.open_periods[:2]
+    key = ["period", "rep_id", "product_id"]
+    a, b = (r.actuals.set_index(key) for r in (honest, held))
+    mine = a.index.get_level_values("rep_id") == rep
+    others = ~mine
+    assert np.allclose(b[others].to_numpy(float), a[others].to_numpy(float), rtol=0, atol=0)
+    h1, g1 = a.loc[first].loc[rep], b.loc[first].loc[rep]
+    h2, g2 = a.loc[second].loc[rep], b.loc[second].loc[rep]
+    assert h1["orders"].sum() > 0
+    assert np.allclose(g1["orders"], 0.8 * h1["orders"], rtol=1e-12)
+    assert np.allclose(g2["orders"], h2["orders"] + 0.2 * h1["orders"], rtol=1e-12)
+    assert np.allclose(g1["calls"], h1["calls"]) and np.allclose(g2["calls"], h2["calls"])
+    # the year pay with and without, by the payout calculator on those orders
+    params = effective_parameters(dataset, world)
+    for run in (honest, held):
+        summary, _ = payout_calculator(params, dataset.plan, run.actuals[["rep_id", "product_id", "period", "orders"]])
+        year = summary[summary["rep_id"] == rep]["pay"].sum()
+        assert run.rep_pay[dataset.rep_ids.index(rep)].sum() == pytest.approx(year, rel=1e-9)
