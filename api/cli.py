@@ -2,7 +2,7 @@
 
 This module only assembles the commands; each lives in `api/commands/` in the module of its
 subject: `plan` (solve, pay, generate), `align` (recommend, simulate), `service` (load, token,
-serve), `bench`, `sweep` and `calibrate` (import, calibrate), and `common` holds what they share (exit codes: 0 success, 1 no usable answer,
+serve), `bench`, `sweep`, `calibrate` (import, calibrate) and `replay` (replay, correct), and `common` holds what they share (exit codes: 0 success, 1 no usable answer,
 2 bad input). The console entry point is `api.cli:app`.
 """
 
@@ -12,7 +12,7 @@ import logging
 
 import typer
 
-from api.commands import align, bench, calibrate, plan, service, sweep
+from api.commands import align, bench, calibrate, plan, replay, service, sweep
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="The `comptune` command line: solve a dataset folder, pay out a plan, generate synthetic data.")
@@ -23,6 +23,8 @@ for command in (service.serve, bench.bench, align.recommend, align.simulate, swe
     app.command()(command)
 app.command(name="import")(calibrate.import_command)
 app.command(name="calibrate")(calibrate.calibrate_command)
+app.command(name="replay")(replay.replay)
+app.command(name="correct")(replay.correct)
 
 
 def main() -> None:  # pragma: no cover - console entry

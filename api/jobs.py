@@ -45,7 +45,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import store
-from api.db.store import BENCHMARK, CALIBRATION, REVIEW, SWEEP
+from api.db.store import BENCHMARK, CALIBRATION, CORRECTION, REPLAY, REVIEW, SWEEP
 from api.db.tables import BenchmarkRow, DatasetRow, JobRow
 from api.serialize import frame_to_json, jsonable
 from api.settings import Settings
@@ -60,7 +60,8 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[str, float | None], None]
 JobHandler = Callable[[Any, sessionmaker, Settings, Progress], tuple[dict | None, dict | None]]
 HANDLERS = {REVIEW: "api.jobs:run_review", BENCHMARK: "api.jobs:run_benchmark", SWEEP: "api.jobs:run_sweep_job",
-            CALIBRATION: "api.jobs:run_calibration"}
+            CALIBRATION: "api.jobs:run_calibration", REPLAY: "api.replay_jobs:run_replay_job",
+            CORRECTION: "api.replay_jobs:run_correction_job"}
 PROGRESS_INTERVAL_S = 0.5  # at most two progress writes a second per job
 STOP_GRACE_S = 5.0  # SIGTERM, then SIGKILL this much later
 

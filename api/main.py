@@ -24,8 +24,8 @@ from api.db.session import make_engine, make_session_factory, migrate
 from api.deps import Services
 from api.jobs import JobRunner
 from api.routers import (
-    actuals, alarms, assumption_sets, audit, benchmarks, calibrations, exports, health, me, names, plans, reviews,
-    sweeps,
+    actuals, alarms, assumption_sets, audit, benchmarks, calibrations, corrections, exports, health, me, names, plans,
+    replays, reviews, sweeps,
 )
 from api.routers.common import reject_unknown_query
 from api.web import pages
@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None, *, job_handlers: dict | None = 
                   default_response_class=SafeJSONResponse, dependencies=[Depends(reject_unknown_query)])
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     for module in (health, me, names, assumption_sets, reviews, exports, plans, actuals, alarms, audit, benchmarks,
-                   sweeps, calibrations):
+                   sweeps, calibrations, replays, corrections):
         app.include_router(module.router)
     pages.mount(app)  # the workbench at /, /docs and /static: every asset served from the package
     add_error_handlers(app)

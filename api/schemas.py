@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from models.assumptions import AssumptionSet
-from models.limits import MAX_ACTUALS_ROWS, MAX_ID, MAX_QUANTITY, Ident, Reason, not_blank
+from models.limits import MAX_ACTUALS_ROWS, MAX_ID, MAX_QUANTITY, Ident, Name, Reason, not_blank
 
 Quantity = Annotated[float, Field(ge=0, le=MAX_QUANTITY, allow_inf_nan=False)]
 
@@ -653,3 +653,136 @@ class CalibrationPublic(BaseModel):
 class CalibrationsPublic(BaseModel):
     data: list[CalibrationPublic] = Field(..., description="Calibrations, newest first.")
     count: int = Field(..., description="How many there are in all.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Replays and corrections (issue 18)
+
+REPLAY_POLICIES = ("static", "quarterly", "monthly", "oracle")  # optimizer.replay.POLICIES (checked by a test)
+MAX_REPLAY_NOISE = 2.0  # sigma of the log-normal factor: 2 already multiplies orders by up to e^±4
+MAX_ACCEPT_THRESHOLD = 0.5
+
+
+class ReplayCreate(BaseModel):
+    """Replay the plan year month by month under a world (DESIGN.md §2 assumption set, the truth the
+    company does not know) with each policy; the world is given inline (`world`) or as the id of a
+    stored assumption set (`world_id`): exactly one of the two."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [
+        {"world_id": 1, "policies": ["static", "quarterly", "monthly", "oracle"], "noise": 0.0, "seeds": 1,
+         "gaming_reps": 20},
+        {"world": SOUTH_FREEZE, "policies": ["static", "oracle"], "gaming_reps": 0}]})
+
+    world: AssumptionSet | None = Field(None, description="The world as a §2 assumption set (name, adjustments); "
+                                        "its `parent` is ignored.")
+    world_id: int | None = Field(None, ge=1, le=MAX_ID, description="Or: the id of a stored assumption set.")
+    policies: list[str] | None = Field(None, min_length=1, max_length=len(REPLAY_POLICIES),
+                                       description=f"Which policies to replay, of {', '.join(REPLAY_POLICIES)} "
+                                                   "(default all four).")
+    noise: float = Field(0.0, ge=0, le=MAX_REPLAY_NOISE, allow_inf_nan=False,
+                         description="Sigma of the log-normal factor on realized orders per rep, product and month "
+                                     "(0: deterministic).")
+    seeds: int = Field(1, ge=1, le=MAX_ID, description="Replays per policy (mean and spread); at most "
+                                                       "COMPTUNE_MAX_REPLAY_SEEDS.")
+    accept_threshold: float = Field(0.005, ge=0, le=MAX_ACCEPT_THRESHOLD, allow_inf_nan=False,
+                                    description="A re-planning policy accepts a recommendation whose expected net "
+                                                "margin beats keeping the plan by more than this share of plan margin.")
+    gaming_reps: int = Field(20, ge=0, le=MAX_ID, description="Reps sampled for the gaming audit (0: no audit); at "
+                                                              "most COMPTUNE_MAX_REPLAY_GAMING_REPS.")
+    seed: int = Field(0, ge=0, le=MAX_ID, description="Seed of the noise and of the gaming audit's sample.")
+    time_limit_s: float | None = Field(None, gt=0, allow_inf_nan=False,
+                                       description="Wall-clock limit of the whole replay (seconds); at most and by "
+                                                   "default COMPTUNE_MAX_REPLAY_SECONDS.")
+
+
+class ReplayPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": 4, "status": "running", "world": {"name": "south-freeze", "assumption_set_id": 1},
+        "options": {"policies": ["static", "oracle"], "noise": 0.0, "seeds": 1, "accept_threshold": 0.005,
+                    "gaming_reps": 0, "seed": 0},
+        "estimate": {"reviews": 1, "seconds": 12.0}, "plan_version": 1, "created_by": "ana",
+        "submitted_at": "2026-04-02T09:00:00Z", "started_at": "2026-04-02T09:00:01Z", "finished_at": None,
+        "phase": "oracle", "progress": 0.4, "pay_visible": False, "summary": None, "result": None}]})
+
+    id: int = Field(..., description="Replay job id.")
+    status: Literal["queued", "running", "succeeded", "failed", "canceled"] = Field(..., description="Job status.")
+    world: dict = Field(..., description="The world's name and, when it is a stored set, its `assumption_set_id`.")
+    options: dict = Field(..., description="policies, noise, seeds, accept_threshold, gaming_reps, seed.")
+    estimate: dict | None = Field(None, description="The work the replay drives (reviews, simulations) and its "
+                                                    "estimated seconds, as checked against the limits.")
+    plan_version: int | None = Field(None, description="Plan version in force when it was submitted (the year's "
+                                                       "starting plan).")
+    time_limit_s: float = Field(..., description="Wall-clock limit of the replay (seconds).")
+    created_by: str = Field(..., description="Who submitted it.")
+    submitted_at: datetime = Field(..., description="Queued at (UTC).")
+    started_at: datetime | None = Field(None, description="Started at (UTC).")
+    finished_at: datetime | None = Field(None, description="Finished at (UTC).")
+    canceled_at: datetime | None = Field(None, description="Canceled at (UTC).")
+    duration_s: float | None = Field(None, description="Seconds from start to finish.")
+    error: str | None = Field(None, description="Why it failed (a sentence about pay only for approver and admin).")
+    phase: str | None = Field(None, description="What the replay is doing (policy and month) while it runs.")
+    progress: float | None = Field(None, ge=0, le=1, description="Share of the work done, 0–1.")
+    updated_at: datetime | None = Field(None, description="When the worker last reported.")
+    pay_visible: bool = Field(..., description="Whether pay figures are filled in (approver and admin).")
+    summary: dict | None = Field(None, description="Once succeeded: per policy its totals, reviews run, plans "
+                                                   "accepted, pay stability and share of the oracle's gain.")
+    result: dict | None = Field(None, description="GET /v1/replays/{id} once succeeded: the replay "
+                                                  "(docs/replay.md) — per policy and month margin, revenue, pay, net "
+                                                  "margin, the decisions and the gaming audit; pay figures null for "
+                                                  "viewer and analyst.")
+
+
+class ReplaysPublic(BaseModel):
+    data: list[ReplayPublic] = Field(..., description="Replays, newest first (summaries; no result).")
+    count: int = Field(..., description="How many match (before paging).")
+
+
+class CorrectionCreate(BaseModel):
+    """Run the correction system on the current dataset's closed periods (as a job): a proposed assumption
+    set with the evidence of each factor; `store` keeps it as an assumption set a review can use."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [
+        {"store": True, "name": "correction-2026-04"}, {"base_id": 1}]})
+
+    name: Name | None = Field(None, description="Name of the proposed set (default: chosen by the engine).")
+    base_id: int | None = Field(None, ge=1, le=MAX_ID, description="A stored assumption set to correct "
+                                "(default: the dataset as given).")
+    store: bool = Field(False, description="Store the proposal as an assumption set when the job succeeds "
+                                           "(its id in `assumption_set_id`).")
+
+
+class CorrectionPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": 9, "status": "succeeded", "params": {"name": None, "base_id": None, "store": True},
+        "created_by": "ana", "submitted_at": "2026-04-02T09:00:00Z", "started_at": "2026-04-02T09:00:00Z",
+        "finished_at": "2026-04-02T09:00:02Z", "error": None, "phase": None, "progress": 1.0,
+        "assumption_set_id": 12,
+        "summary": {"adjustments": 3, "evidence": 48},
+        "result": {"assumptions": {"name": "correction", "adjustments": [{"markets": ["south"], "products": ["P1"],
+                   "periods": {"from": "2026-04"}, "demand": 0.62, "reason": "pace 0.55 over 3 months"}]},
+                   "evidence": [{"market": "south", "product": "P1", "factor": "demand", "value": 0.62, "months": 3,
+                                 "orders_actual": 110.0, "orders_expected": 200.0, "shrinkage": 0.15,
+                                 "reason": "pace 0.55 over 3 months"}]}}]})
+
+    id: int = Field(..., description="Correction job id.")
+    status: Literal["queued", "running", "succeeded", "failed", "canceled"] = Field(..., description="Job status.")
+    params: dict = Field(..., description="name, base_id, store as submitted.")
+    plan_version: int | None = Field(None, description="Plan version in force when it was submitted.")
+    created_by: str = Field(..., description="Who submitted it.")
+    submitted_at: datetime = Field(..., description="Queued at (UTC).")
+    started_at: datetime | None = Field(None, description="Started at (UTC).")
+    finished_at: datetime | None = Field(None, description="Finished at (UTC).")
+    error: str | None = Field(None, description="Why it failed.")
+    phase: str | None = Field(None, description="What it is doing while it runs.")
+    progress: float | None = Field(None, ge=0, le=1, description="Share of the work done, 0–1.")
+    assumption_set_id: int | None = Field(None, description="The stored assumption set (with `store`, or after "
+                                          "POST /v1/corrections/{id}/assumption-set).")
+    summary: dict | None = Field(None, description="Counts of adjustments and evidence rows.")
+    result: dict | None = Field(None, description="Once succeeded: `assumptions` (the proposed §2 set) and "
+                                                  "`evidence` (per market, product and factor: value, months, orders "
+                                                  "actual and expected, shrinkage, reason).")
+
+
+class CorrectionsPublic(BaseModel):
+    data: list[CorrectionPublic] = Field(..., description="Corrections, newest first (without their result).")
+    count: int = Field(..., description="How many match (before paging).")

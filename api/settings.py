@@ -115,6 +115,13 @@ class Settings(BaseSettings):
         default_factory=lambda: dict(DEFAULT_ROLE_TIME_LIMITS),
         description="Largest time_limit_s a job may ask for, per role (JSON in COMPTUNE_ROLE_TIME_LIMITS; a role "
                     "left out keeps its default); never more than max_time_limit_s.")
+    max_replay_seconds: float = Field(
+        1_800.0, gt=0, description="A replay (POST /v1/replays) whose estimated time is longer is refused with "
+                                   "422 naming the option to lower; also the replay job's wall-clock limit.")
+    max_replay_seeds: int = Field(20, ge=1, description="Most seeds one replay may ask for.")
+    max_replay_gaming_reps: int = Field(20, ge=0, description="Most reps one replay's gaming audit may sample.")
+    replay_workers: int = Field(1, ge=1, le=64, description="Processes (a Dask LocalCluster when > 1) that run "
+                                "a replay's policies × seeds; COMPTUNE_DASK_SCHEDULER names a cluster instead.")
     public_url: str = Field("http://127.0.0.1:8000", description="Where the service is reached (printed links).")
 
     @model_validator(mode="after")

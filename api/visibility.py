@@ -100,3 +100,63 @@ def objective_for(objective: dict, *, sees_pay: bool) -> dict:
     if sees_pay or objective.get("name") == "margin":
         return dict(objective)
     return {**objective, "value": None}
+
+
+# ---------------------------------------------------------------------------------------------
+# Replays (issue 18): every amount of pay — a month's or a year's pay, net margin (margin − pay) and
+# its running total, the spread of net margin over seeds, a decision's expected gain in net margin,
+# the gaming audit's pay with and without holding back and its gain — is null for the roles that may
+# not see pay. Ratios (share of the oracle's gain, pay stability, a gain's share of plan margin),
+# counts and the gaming verdict without amounts are shown to every role.
+
+RATIO_KEYS = ("pay_stability", "share_of_oracle_gain", "expected_gain_share")
+AMOUNT = re.compile(r"\d[\d,.]*\s*(?:k|M|bn)?\s*(?:EUR|USD|GBP|CHF|SEK|€|\$|£)|[€$£]\s*\d|\d{1,3}(?:,\d{3})+|\d{4,}")
+
+
+def is_pay_key(key: str) -> bool:
+    """A replay field that states an amount of pay (or of net margin, which reveals it)."""
+    if key in RATIO_KEYS or key.endswith("_share") or key.startswith("share"):
+        return False
+    return (key in ("pay", "gain", "expected_gain") or key.startswith("pay_") or key.endswith("_pay")
+            or "net_margin" in key or key.endswith("_gain"))
+
+
+def _without_pay(node, *, parent: str | None = None):
+    if isinstance(node, dict):
+        return {key: (None if (is_pay_key(key) or parent == "spread") and not isinstance(value, (dict, list))
+                      else _without_pay(value, parent=key)) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_without_pay(item, parent=parent) for item in node]
+    return node
+
+
+def verdict_for(audit: dict) -> str | None:
+    """The gaming verdict as every role may read it: the engine's sentence when it states no amount,
+    else the count of reps it rewards."""
+    verdict = audit.get("verdict")
+    if verdict is None or not AMOUNT.search(str(verdict)):
+        return verdict
+    reps = audit.get("reps_sampled", len(audit.get("reps") or []))
+    rewarded = len(audit.get("rewarded") or [])
+    return (f"holding back orders in the first open month raises the year pay of {rewarded} of {reps} reps sampled"
+            if rewarded else f"holding back orders in the first open month raises the year pay of none of the "
+                             f"{reps} reps sampled")
+
+
+def replay_for(replay: dict | None, *, sees_pay: bool) -> dict | None:
+    """A stored replay result or summary as the caller's role may read it. Every role gets the count of
+    rewarded reps in the gaming audit (`rewarded_count`); the reps and amounts only approver and admin."""
+    if replay is None:
+        return None
+    replay = dict(replay)
+    gaming = [dict(audit, rewarded_count=len(audit.get("rewarded") or [])) for audit in replay.get("gaming") or []]
+    if "gaming" in replay:
+        replay["gaming"] = gaming
+    if sees_pay:
+        return replay
+    out = _without_pay(replay)
+    if "gaming" in out:
+        for audit, original in zip(out["gaming"], gaming):
+            audit["rewarded"] = None
+            audit["verdict"] = verdict_for(original)
+    return out

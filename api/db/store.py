@@ -41,11 +41,13 @@ ACTUAL_COLUMNS = ("rep_id", "product_id", "period", "orders", "calls", "meetings
 ACTUAL_MEASURES = ("orders", "calls", "meetings", "quotes")
 
 REVIEW, BENCHMARK, SWEEP, CALIBRATION = "review", "benchmark", "sweep", "calibration"
+REPLAY, CORRECTION = "replay", "correction"  # issue 18: a plan year replayed, the correction system
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED = "queued", "running", "succeeded", "failed", "canceled"
 JOB_STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED)
 TERMINAL = (SUCCEEDED, FAILED, CANCELED)
 INTERRUPTED = "interrupted: the service stopped while the job was running; submit it again"
-JOB_TABLES = {REVIEW: JobRow, BENCHMARK: BenchmarkRow, SWEEP: JobRow, CALIBRATION: JobRow}  # all but benchmarks share `jobs`
+JOB_TABLES = {REVIEW: JobRow, BENCHMARK: BenchmarkRow, SWEEP: JobRow, CALIBRATION: JobRow,  # all but benchmarks
+              REPLAY: JobRow, CORRECTION: JobRow}                                             # share `jobs`
 
 
 class NotFound(LookupError):

@@ -51,6 +51,7 @@ PAGES = [
     Page("/reviews", "reviews.html", "Reviews", "reviews", nav="Reviews"),
     Page("/sweeps", "sweeps.html", "Scenario sweeps", "sweeps", nav="Sweeps"),
     Page("/calibrations", "calibrations.html", "Calibration", "calibrations", nav="Calibration"),
+    Page("/replays", "replays.html", "Replays", "replays", nav="Replays"),
     Page("/benchmarks", "benchmarks.html", "Benchmarks", "benchmarks", nav="Benchmarks"),
     Page("/audit", "audit.html", "Audit log", "audit", nav="Audit log", role="approver"),
 ]
@@ -60,6 +61,7 @@ DETAIL_PAGES = [
     ("/assumption-sets", "assumption_set.html", "Assumption set", "assumption-set", "/assumption-sets"),
     ("/sweeps", "sweep.html", "Sweep", "sweep", "/sweeps"),
     ("/calibrations", "calibrations.html", "Calibration", "calibrations", "/calibrations"),
+    ("/replays", "replay.html", "Replay", "replay", "/replays"),
 ]
 NAV = [(page.path, page.nav, page.role) for page in PAGES if page.nav]
 

@@ -21,7 +21,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from api.jobs import BENCHMARK, REVIEW, SWEEP, JobFailed
+from api.jobs import BENCHMARK, CORRECTION, REPLAY, REVIEW, SWEEP, JobFailed
 from api.main import create_app
 from api.settings import Settings
 from tests.api.conftest import BACKENDS, SAMPLE, LiveServer, prepare, reset_postgres, settings_for, PG_URL
@@ -48,7 +48,8 @@ def live_api(request, tmp_path_factory):
         url = PG_URL
     env = prepare(url, SAMPLE)
     env.sessions.kw["bind"].dispose()
-    app = create_app(settings_for(url), job_handlers={REVIEW: no_solve, BENCHMARK: no_solve, SWEEP: no_solve})
+    app = create_app(settings_for(url), job_handlers={REVIEW: no_solve, BENCHMARK: no_solve, SWEEP: no_solve,
+                                                            REPLAY: no_solve, CORRECTION: no_solve})
     with LiveServer(app) as server:
         yield LiveApi(url=server.url, headers=env.headers("admin"))
 

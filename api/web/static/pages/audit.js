@@ -13,12 +13,16 @@ const ACTIONS = {
   "benchmark.create": "ran a benchmark", "benchmark.cancel": "canceled a benchmark", "benchmark.succeeded": "benchmark finished",
   "benchmark.failed": "benchmark failed", "dataset.load": "loaded a dataset", "dataset.select": "switched the dataset",
   "token.create": "created a token", "token.revoke": "revoked a token", "job.interrupted": "a job was interrupted",
+  "replay.create": "started a replay", "replay.cancel": "canceled a replay", "replay.succeeded": "replay finished",
+  "replay.failed": "replay failed", "correction.create": "ran the correction system", "correction.cancel": "canceled a correction",
+  "correction.succeeded": "correction finished", "correction.failed": "correction failed",
+  "correction.store": "stored a correction as an assumption set",
 };
-const PAGES = { review: "/reviews/", assumption_set: "/assumption-sets/", sweep: "/sweeps/" };
+const PAGES = { review: "/reviews/", assumption_set: "/assumption-sets/", sweep: "/sweeps/", replay: "/replays/" };
 
 function target(text) {
   const [kind, id] = String(text || "").split(":");
-  const words = { review: "review", assumption_set: "assumption set", sweep: "sweep", benchmark: "benchmark", token: "token", dataset: "dataset" }[kind] || kind;
+  const words = { review: "review", assumption_set: "assumption set", sweep: "sweep", benchmark: "benchmark", token: "token", dataset: "dataset", replay: "replay", correction: "correction" }[kind] || kind;
   return PAGES[kind] && id ? el("a", { href: PAGES[kind] + id }, `${words} #${id}`) : (id ? `${words} #${id}` : text);
 }
 
