@@ -15,8 +15,9 @@ from fastapi import APIRouter, Path, Query, status
 from api.db import store
 from api.db.tables import JobRow
 from api.deps import Analyst, ServicesDep, SessionDep, Viewer
+from api.quotas import check_job_quota
 from api.routers.assumption_sets import assumption_set_public
-from api.routers.common import BAD_BODY, CONFLICT, ERRORS, NO_DATASET, NOT_FOUND, Offset
+from api.routers.common import BAD_BODY, CONFLICT, ERRORS, NO_DATASET, NOT_FOUND, QUOTA, Offset
 from api.schemas import AssumptionSetPublic, CorrectionCreate, CorrectionPublic, CorrectionsPublic
 from models.assumptions import parse_assumptions
 from models.errors import InputError
@@ -40,7 +41,7 @@ def correction_public(job: JobRow, *, full: bool = False) -> CorrectionPublic:
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=CorrectionPublic,
-             responses={**BAD_BODY, **NO_DATASET, **CONFLICT})
+             responses={**BAD_BODY, **NO_DATASET, **CONFLICT, **QUOTA})
 def create_correction(principal: Analyst, session: SessionDep, services: ServicesDep,
                       body: CorrectionCreate) -> CorrectionPublic:
     """Queue the correction system on the current dataset: 202 with the job. 409 when there is no closed
@@ -65,6 +66,7 @@ def create_correction(principal: Analyst, session: SessionDep, services: Service
     job = store.create_job(session=session, kind=store.CORRECTION, created_by=principal.name,
                            time_limit_s=services.settings.default_time_limit_s, params=params,
                            dataset_id=dataset_row.id, plan_version=dataset_row.plan_version)
+    check_job_quota(session=session, principal=principal, settings=services.settings, job=job)  # 429; nothing stored
     store.record(session=session, actor=principal.name, role=principal.role, action="correction.create",
                  target=f"correction:{job.id}", detail=params)
     session.commit()

@@ -21,7 +21,8 @@ from api.db import store
 from api.db.tables import DatasetRow, JobRow
 from api.replay_jobs import engine_options
 from api.deps import Analyst, ServicesDep, SessionDep, Viewer
-from api.routers.common import BAD_BODY, CONFLICT, ERRORS, NO_DATASET, NOT_FOUND, Offset
+from api.quotas import check_job_quota
+from api.routers.common import BAD_BODY, CONFLICT, ERRORS, NO_DATASET, NOT_FOUND, QUOTA, Offset
 from api.schemas import REPLAY_POLICIES, ReplayCreate, ReplayPublic, ReplaysPublic
 from api.settings import Settings
 from api.visibility import pay_free_text, replay_for
@@ -156,7 +157,7 @@ def check_limits(estimate: dict, options: dict, settings: Settings) -> None:
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=ReplayPublic,
-             responses={**BAD_BODY, **NO_DATASET, **CONFLICT})
+             responses={**BAD_BODY, **NO_DATASET, **CONFLICT, **QUOTA})
 def create_replay(principal: Analyst, session: SessionDep, services: ServicesDep, body: ReplayCreate) -> ReplayPublic:
     """Queue a replay of the current dataset's plan year under a world: 202 with the queued job. The body,
     the world, the options and the replay's size are checked first (422 names the field; nothing stored)."""
@@ -189,6 +190,7 @@ def create_replay(principal: Analyst, session: SessionDep, services: ServicesDep
     job = store.create_job(session=session, kind=store.REPLAY, created_by=principal.name, time_limit_s=time_limit,
                            params=params, dataset_id=dataset_row.id, assumption_set_id=world_id,
                            plan_version=dataset_row.plan_version)
+    check_job_quota(session=session, principal=principal, settings=services.settings, job=job)  # 429; nothing stored
     store.record(session=session, actor=principal.name, role=principal.role, action="replay.create",
                  target=f"replay:{job.id}", detail={"world": world.name, "assumption_set_id": world_id, **options,
                                                     "estimated_seconds": estimate["seconds"]})

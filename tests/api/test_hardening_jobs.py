@@ -301,7 +301,10 @@ def test_one_job_past_the_quota_is_429_with_retry_after(env, tmp_path, monkeypat
         jobs, audit = count(env, JobRow), count(env, AuditRow)
         for refused in (client.post("/v1/reviews", json={"assumption_set_id": set_id, "time_limit_s": 5}, headers=h),
                         client.post("/v1/sweeps", json={"sweep": sweep_with()}, headers=h),
-                        client.post("/v1/calibrations", json={}, headers=h)):
+                        client.post("/v1/calibrations", json={}, headers=h),
+                        client.post("/v1/replays", json={"world_id": set_id, "policies": ["static"], "gaming_reps": 0},
+                                    headers=h),
+                        client.post("/v1/corrections", json={}, headers=h)):
             assert refused.status_code == 429, refused.text
             assert refused.headers["Retry-After"] == "30"
             detail = refused.json()["detail"]
