@@ -78,7 +78,7 @@ class Tab:
             return route.abort()
         if route.request.resource_type != "document":
             return route.continue_()
-        response = route.fetch()
+        response = route.fetch(max_redirects=0)  # the browser follows a redirect itself (its URL changes)
         headers = dict(response.headers)
         # every page, /signin and /docs included, comes with the service's own policy (api/middleware.py)
         if "text/html" in headers.get("content-type", "") and not CSP_PARTS <= policy(headers):
