@@ -23,7 +23,7 @@ import pandas as pd
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from api.db.tables import (
     ActualRow, AssumptionSetRow, AuditRow, BenchmarkRow, DatasetRow, DatasetTableRow, DecisionRow, JobResultRow,
@@ -200,17 +200,23 @@ def create_plan_version(*, session: Session, dataset_id: int, version: int, plan
     return row
 
 
-def get_plan_version(*, session: Session, dataset_id: int, version: int) -> PlanVersionRow:
-    row = session.scalars(select(PlanVersionRow).where(
-        PlanVersionRow.dataset_id == dataset_id, PlanVersionRow.version == version)).first()
+def without_targets(query, with_targets: bool):
+    """`query` of plan versions, leaving out the targets (one row per rep, component and period:
+    thousands of cells to decode) unless asked for; reading them later loads them then."""
+    return query if with_targets else query.options(defer(PlanVersionRow.targets))
+
+
+def get_plan_version(*, session: Session, dataset_id: int, version: int, with_targets: bool = True) -> PlanVersionRow:
+    row = session.scalars(without_targets(select(PlanVersionRow).where(
+        PlanVersionRow.dataset_id == dataset_id, PlanVersionRow.version == version), with_targets)).first()
     if row is None:
         raise NotFound(f"no plan version {version}")
     return row
 
 
-def list_plan_versions(*, session: Session, dataset_id: int) -> list[PlanVersionRow]:
-    return list(session.scalars(select(PlanVersionRow).where(PlanVersionRow.dataset_id == dataset_id)
-                                .order_by(PlanVersionRow.version)))
+def list_plan_versions(*, session: Session, dataset_id: int, with_targets: bool = True) -> list[PlanVersionRow]:
+    return list(session.scalars(without_targets(select(PlanVersionRow).where(PlanVersionRow.dataset_id == dataset_id)
+                                                .order_by(PlanVersionRow.version), with_targets)))
 
 
 def baseline_plan_version(*, session: Session, dataset: DatasetRow) -> int | None:
