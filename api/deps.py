@@ -1,7 +1,8 @@
 """FastAPI dependencies in one place: settings, a database session per request, the caller.
 
 `SessionDep` is one transaction per request: routes commit explicitly after their last write (the
-audit entry included); anything raised before that rolls the whole request back. `Viewer`,
+audit entry included); anything raised before that rolls the whole request back. GET and HEAD
+requests get a reader's session (api/db/session.py), which never waits for the write lock. `Viewer`,
 `Analyst`, `Approver` and `Admin` authenticate the bearer token and check the role (401 without a
 valid token, 403 with too small a role).
 """
@@ -32,6 +33,7 @@ class Services:
     session_factory: sessionmaker[Session]
     runner: JobRunner
     alarms: AlarmsCache = field(default_factory=AlarmsCache)
+    read_session_factory: sessionmaker[Session] | None = None  # GET and HEAD (api/db/session.py)
 
 
 def get_services(request: Request) -> Services:
@@ -48,8 +50,14 @@ def get_settings_dep(services: ServicesDep) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-def get_session(services: ServicesDep) -> Iterator[Session]:
-    session = services.session_factory()
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+def get_session(services: ServicesDep, request: Request) -> Iterator[Session]:
+    """A session for the request: a reader's (no write lock on SQLite) for GET and HEAD, which never
+    write, a writer's for the others."""
+    factory = services.read_session_factory if request.method in READ_METHODS else None
+    session = (factory or services.session_factory)()
     try:
         yield session
     finally:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,12 +16,16 @@ from fastapi import Depends, FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.routing import Match, Mount
 
 from api.db import store
-from api.db.session import make_engine, make_session_factory, migrate
+from api.db.session import make_engine, make_read_session_factory, make_session_factory, migrate
 from api.deps import Services
 from api.jobs import JobRunner
+from api.middleware import HeadAsGet, SecurityHeaders
 from api.routers import (
     actuals, alarms, assumption_sets, audit, benchmarks, calibrations, corrections, exports, health, me, names, plans,
     replays, reviews, sweeps,
@@ -57,11 +60,11 @@ def create_app(settings: Settings | None = None, *, job_handlers: dict | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         migrate(settings.database_url)
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, busy_timeout_s=settings.sqlite_busy_timeout_s)
         session_factory = make_session_factory(engine)
         runner = JobRunner(session_factory=session_factory, settings=settings, handlers=job_handlers)
         app.state.services = Services(settings=settings, engine=engine, session_factory=session_factory,
-                                      runner=runner)
+                                      runner=runner, read_session_factory=make_read_session_factory(engine))
         runner.start()
         try:
             yield
@@ -71,8 +74,13 @@ def create_app(settings: Settings | None = None, *, job_handlers: dict | None = 
 
     app = FastAPI(title="comptune", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
                   generate_unique_id_function=unique_id, docs_url=None, redoc_url=None,
-                  default_response_class=SafeJSONResponse, dependencies=[Depends(reject_unknown_query)])
+                  default_response_class=SafeJSONResponse, dependencies=[Depends(reject_unknown_query)],
+                  redirect_slashes=False)  # no redirect at all: none can be built from the Host header
+    # outermost last: the security headers go on every answer, the refusals of the others included
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HeadAsGet)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts, www_redirect=False)
+    app.add_middleware(SecurityHeaders)
     for module in (health, me, names, assumption_sets, reviews, exports, plans, actuals, alarms, audit, benchmarks,
                    sweeps, calibrations, replays, corrections):
         app.include_router(module.router)
@@ -147,6 +155,17 @@ def add_error_handlers(app: FastAPI) -> None:
             headers["Allow"] = ", ".join(allowed_methods(app, request))
         return SafeJSONResponse({"detail": exc.detail, "errors": []}, exc.status_code, headers=headers or None)
 
+    @app.exception_handler(OperationalError)
+    async def database_busy(request: Request, exc: OperationalError):
+        # SQLite's single writer: a write that waited the whole busy timeout for another writer
+        # (a job storing its result) is told to come back, never answered 500
+        if not is_locked(exc):
+            raise exc
+        logger.warning("database busy, answered 503: %s %s", request.method, request.url.path)
+        return SafeJSONResponse({"detail": "the database is busy with another write; retry in a few seconds",
+                                 "errors": []}, status.HTTP_503_SERVICE_UNAVAILABLE,
+                                headers={"Retry-After": str(RETRY_AFTER_S)})
+
     @app.exception_handler(store.NotFound)
     async def not_found(request: Request, exc: store.NotFound):
         return SafeJSONResponse({"detail": str(exc), "errors": []}, status.HTTP_404_NOT_FOUND)
@@ -156,13 +175,34 @@ def add_error_handlers(app: FastAPI) -> None:
         return SafeJSONResponse({"detail": str(exc), "errors": []}, status.HTTP_409_CONFLICT)
 
 
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
 def allowed_methods(app: FastAPI, request: Request) -> list[str]:
-    """Every method the OpenAPI document lists for the request's path."""
+    """Every method a route of the app answers at the request's path (the pages and /docs
+    included; static files are GET), HEAD wherever GET is."""
     methods: set[str] = set()
-    for template, operations in app.openapi().get("paths", {}).items():
-        if re.fullmatch(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)), request.url.path):
-            methods |= {method.upper() for method in operations}
+    # the path from the app's root (inside a mount, the request's scope has the mount's root_path)
+    base = {"type": "http", "path": request.scope["path"], "root_path": "", "headers": [], "query_string": b""}
+    for route in app.router.routes:
+        if isinstance(route, Mount):
+            if route.matches({**base, "method": "GET"})[0] is not Match.NONE:
+                methods.add("GET")
+            continue
+        methods |= {m for m in METHODS if route.matches({**base, "method": m})[0] is Match.FULL}
+    if "GET" in methods:
+        methods.add("HEAD")
     return sorted(methods)
+
+
+RETRY_AFTER_S = 2
+
+
+def is_locked(exc: OperationalError) -> bool:
+    """Whether `exc` is SQLite's "database is locked" / "database is busy" (a writer waited out
+    its busy timeout)."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "database is locked" in text or "database is busy" in text
 
 
 def validation_problem(err: dict) -> dict:

@@ -37,8 +37,28 @@ def jsonable(value: Any) -> Any:
 
 
 def frame_records(frame: pd.DataFrame) -> list[dict]:
-    """A table as a list of JSON-safe row dicts."""
-    return jsonable(frame.to_dict(orient="records"))
+    """A table as a list of JSON-safe row dicts — the same as `jsonable(frame.to_dict("records"))`,
+    column by column: numeric columns through numpy's `tolist` (native Python numbers), only text
+    and other object cells through `jsonable`. A review's adjustments (13,000 rows at 300 reps)
+    take a third of the time, which is GIL time every other request waits for."""
+    if not len(frame.columns):
+        return [{} for _ in range(len(frame))]
+    columns = [str(c) for c in frame.columns]
+    values = []
+    for i in range(len(frame.columns)):
+        column = frame.iloc[:, i]
+        kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else None
+        if kind == "f":
+            array = column.to_numpy(dtype=float)
+            cells = array.tolist()
+            if not np.isfinite(array).all():
+                cells = [v if math.isfinite(v) else None for v in cells]
+        elif kind in ("i", "u", "b"):
+            cells = column.to_numpy().tolist()
+        else:
+            cells = [None if v is pd.NA or v is pd.NaT else jsonable(v) for v in column.tolist()]
+        values.append(cells)
+    return [dict(zip(columns, row)) for row in zip(*values)]
 
 
 def frame_to_json(frame: pd.DataFrame) -> dict:

@@ -7,15 +7,17 @@ default and largest solver time limit per job, each job's wall-clock and memory 
 a benchmark instance each role may ask for, the largest review (estimated memory and time,
 `optimizer.alignment.estimate`) the service starts, the lease that says which service process
 owns a running job, and per role the jobs one token may hold queued or running at once and the
-largest time limit it may ask for.
+largest time limit it may ask for. The HTTP hardening settings say which Host headers the service
+answers and how long `comptune serve` waits for a request to arrive (docs/service.md "Security").
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///comptune.db"
 
@@ -123,6 +125,31 @@ class Settings(BaseSettings):
     replay_workers: int = Field(1, ge=1, le=64, description="Processes (a Dask LocalCluster when > 1) that run "
                                 "a replay's policies × seeds; COMPTUNE_DASK_SCHEDULER names a cluster instead.")
     public_url: str = Field("http://127.0.0.1:8000", description="Where the service is reached (printed links).")
+    # HTTP hardening (docs/service.md "Security")
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["*"], description="Host header values the service answers (comma-separated in "
+        "COMPTUNE_ALLOWED_HOSTS, e.g. `comptune.example.com,127.0.0.1`; `*.example.com` matches subdomains); "
+        "any other Host gets 400. Default `*`: every host (no answer builds a URL from it).")
+    request_read_timeout_s: float = Field(
+        10.0, gt=0, le=3_600, description="`comptune serve` closes a connection whose request (head and body) "
+                                          "has not fully arrived this long after it opened or after the previous "
+                                          "answer (a slow or idle client).")
+    sqlite_busy_timeout_s: float = Field(
+        30.0, gt=0, le=600, description="On SQLite, how long a write waits for another writer's lock before the "
+                                        "request is answered 503 with Retry-After (reads never wait: WAL).")
+    keep_alive_timeout_s: float = Field(
+        5.0, gt=0, le=3_600, description="`comptune serve` closes a kept-alive connection idle this long after an answer.")
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value):
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",")]
+        if isinstance(value, list):
+            value = [str(part).strip() for part in value if str(part).strip()]
+            if not value:
+                raise ValueError("name at least one host (or `*`)")
+        return value
 
     @model_validator(mode="after")
     def _roles_known(self) -> "Settings":

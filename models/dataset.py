@@ -22,8 +22,8 @@ import pandas as pd
 
 from models.errors import InputError, ProblemCollector, RenamedFiles, unknown_id, valid_ids_hint
 from models.limits import (
-    MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_NUMBER, MAX_PERIOD_LENGTH, MAX_QUANTITY, MIN_NONZERO, SUSPECT_TEXT,
-    magnitude_problem, safe_yaml_load, text_problem,
+    FORMULA_START, MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_NUMBER, MAX_PERIOD_LENGTH, MAX_QUANTITY, MIN_NONZERO, SUSPECT_TEXT,
+    formula_problem, magnitude_problem, safe_yaml_load, spreadsheet_text, text_problem,
 )
 from models.rules import RULE_KEYS, Rules, parse_rules
 
@@ -381,9 +381,12 @@ def validate_table(table: object, name: str, problems: ProblemCollector) -> pd.D
                     problems.add(name, "value is missing", line=int(lines[i]), column=col.name)
             longest = MAX_ID_LENGTH if col.kind == "id" else MAX_NAME_LENGTH
             suspect = (values.str.len() > longest) | values.str.contains(SUSPECT_TEXT, regex=True)
+            if col.kind == "id":  # an id starting like a formula would run in a spreadsheet opening an export
+                suspect |= values.str.startswith(FORMULA_START)
             for i in np.flatnonzero(suspect.to_numpy(dtype=bool)):
                 value = values.iloc[i]
-                problems.add(name, text_problem(value) or f"longer than {longest} characters (got {len(value):,})",
+                problems.add(name, text_problem(value) or (formula_problem(value) if col.kind == "id" else None)
+                             or f"longer than {longest} characters (got {len(value):,})",
                              line=int(lines[i]), column=col.name)
             out[col.name] = values
             continue
@@ -472,7 +475,8 @@ def validate_company(raw: object, problems: ProblemCollector) -> Company | None:
     labels = [str(p) for p in periods]
     for i, label in enumerate(labels):
         problem = text_problem(label) or ("must not be empty" if not label.strip() else None) or (
-            f"longer than {MAX_PERIOD_LENGTH} characters" if len(label) > MAX_PERIOD_LENGTH else None)
+            f"longer than {MAX_PERIOD_LENGTH} characters" if len(label) > MAX_PERIOD_LENGTH else None) or (
+            formula_problem(label.strip()))
         if problem or isinstance(periods[i], (list, dict)):
             problems.add(name, problem or "must be a label, not a list or mapping", column=f"periods[{i}]")
     if len(set(labels)) != len(labels):
@@ -734,6 +738,19 @@ def load_plan(path: str | Path, dataset: Dataset) -> Plan:
     assert plan is not None
     return plan
 
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` for a CSV report a person opens in a spreadsheet: text starting like a formula
+    (`= + - @`, tab, CR) gets a leading `'` (`limits.spreadsheet_text`), so a name or a reason
+    never runs as one; numbers are unchanged, and ids never start so (refused at load). Not for
+    the files comptune reads back (a plan folder: `write_plan`), which hold ids and numbers only."""
+    out = frame.copy()
+    for i, column in enumerate(frame.columns):
+        values = frame.iloc[:, i]
+        if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+            out.iloc[:, i] = values.map(spreadsheet_text)
+    return out
 
 
 def write_plan(plan: Plan, out_dir: str | Path) -> None:

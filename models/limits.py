@@ -6,7 +6,8 @@ magnitude of numbers in a dataset, in actuals and of assumption factors; the siz
 document after its aliases are expanded; and the largest id, version or offset the API accepts
 (its integer columns are 32-bit on PostgreSQL). `clean_text` is the one check of free text: no NUL
 byte, no lone surrogate (neither can be stored in PostgreSQL or encoded as UTF-8) and no other
-control character except tab and line breaks.
+control character except tab and line breaks. `formula_problem` keeps ids from starting like a
+spreadsheet formula (`= + - @`); `spreadsheet_text` neutralizes free text in the CSV reports.
 """
 
 from __future__ import annotations
@@ -68,6 +69,34 @@ def clean_text(value: str) -> str:
     return value
 
 
+FORMULA_START = ("=", "+", "-", "@")  # a spreadsheet reads a cell starting with one of these as a formula
+FORMULA_TRIGGERS = (*FORMULA_START, "\t", "\r")  # and these too, once the tab or CR is dropped
+
+
+def formula_problem(value: str) -> str | None:
+    """Why `value` may not be an id (rep, product, market, component, period): it starts like a
+    formula, so an export opened in a spreadsheet could run it (`=cmd|' /C calc'!A0`)."""
+    if value.startswith(FORMULA_START):
+        return f"must not start with {value[0]!r} (= + - @ start a formula in a spreadsheet)"
+    return None
+
+
+def not_formula(value: str) -> str:
+    """A pydantic after-validator: ids never start like a spreadsheet formula."""
+    problem = formula_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def spreadsheet_text(value):
+    """Free text as a CSV cell a spreadsheet shows as text: a leading `'` when it starts like a
+    formula (the OWASP advice; spreadsheets hide the quote). Anything not a string is unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
 def not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty or only whitespace")
@@ -78,7 +107,7 @@ Text = Annotated[str, AfterValidator(clean_text)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(clean_text),
                  AfterValidator(not_blank)]
 Ident = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH), AfterValidator(clean_text),
-                  AfterValidator(not_blank)]
+                  AfterValidator(not_blank), AfterValidator(not_formula)]
 Reason = Annotated[str, StringConstraints(max_length=MAX_REASON_LENGTH), AfterValidator(clean_text)]
 
 

@@ -29,7 +29,7 @@ from api.commands.common import (
     EXIT_NO_ANSWER, AssumptionsOpt, DatasetArg, JsonOpt, OutOpt, PlanDirArg, console, err_console, input_errors,
     load_inputs, staged_output,
 )
-from models.dataset import load_plan, write_plan
+from models.dataset import load_plan, spreadsheet_safe, write_plan
 from models.rules import Rules, check_rule_sizes
 from optimizer.parameters import effective_parameters
 from optimizer.alignment.pay_rules import pay_impact_frame
@@ -175,15 +175,15 @@ def recommend(
     with staged_output(out) as stage:
         if stage is not None:
             write_plan(rec.plan, stage / "plan")
-            rec.adjustments.to_csv(stage / "adjustments.csv", index=False)
-            rec.weight_changes.to_csv(stage / "weight_changes.csv", index=False)
-            rec.comparison.to_csv(stage / "comparison.csv", index=False)
-            pay_impact_frame(rec.pay_impact).to_csv(stage / "pay_impact.csv", index=False)
-            pd.DataFrame(rec.frontier).to_csv(stage / "frontier.csv", index=False)
-            pd.DataFrame(rec.changes).to_csv(stage / "changes.csv", index=False)
-            pd.DataFrame(rec.coverage).to_csv(stage / "coverage.csv", index=False)
-            pd.DataFrame([{k: v for k, v in p.items() if k != "lifted_plan"} for p in rec.rule_prices]).to_csv(
-                stage / "rule_prices.csv", index=False)
+            # the reports: a name or a reason that starts like a formula is written as text
+            reports = {"adjustments.csv": rec.adjustments, "weight_changes.csv": rec.weight_changes,
+                       "comparison.csv": rec.comparison, "pay_impact.csv": pay_impact_frame(rec.pay_impact),
+                       "frontier.csv": pd.DataFrame(rec.frontier), "changes.csv": pd.DataFrame(rec.changes),
+                       "coverage.csv": pd.DataFrame(rec.coverage),
+                       "rule_prices.csv": pd.DataFrame([{k: v for k, v in p.items() if k != "lifted_plan"}
+                                                        for p in rec.rule_prices])}
+            for file, frame in reports.items():
+                spreadsheet_safe(frame).to_csv(stage / file, index=False)
     if out is not None and not as_json:
         console.print(f"wrote {out}/plan/ (components, curve, targets), adjustments.csv, weight_changes.csv, "
                       "comparison.csv, pay_impact.csv, frontier.csv, coverage.csv, rule_prices.csv, changes.csv")
@@ -273,5 +273,5 @@ def simulate(
         console.print(mix)
     with staged_output(out) as stage:
         if stage is not None:
-            sim.orders.to_csv(stage / "simulated_orders.csv", index=False)
-            sim.pay.to_csv(stage / "simulated_pay.csv", index=False)
+            spreadsheet_safe(sim.orders).to_csv(stage / "simulated_orders.csv", index=False)
+            spreadsheet_safe(sim.pay).to_csv(stage / "simulated_pay.csv", index=False)

@@ -15,7 +15,9 @@ from api.commands.common import (
     EXIT_BAD_INPUT, EXIT_NO_ANSWER, AssumptionsOpt, DatasetArg, JsonOpt, OutOpt, PlanDirArg, console, err_console,
     input_errors, load_inputs, staged_output,
 )
-from models.dataset import Dataset, Plan, check_actuals, load_plan, read_csv, validate_table, write_plan
+from models.dataset import (
+    Dataset, Plan, check_actuals, load_plan, read_csv, spreadsheet_safe, validate_table, write_plan,
+)
 from models.errors import InputError, ProblemCollector, RenamedFiles
 from optimizer.plan.cascade import component_targets, kpi_targets
 from optimizer.parameters import effective_parameters
@@ -183,8 +185,8 @@ def pay(
         print_pay(summary, detail, dataset.company.currency)
     with staged_output(out) as stage:
         if stage is not None:
-            summary.to_csv(stage / "pay.csv", index=False)
-            detail.to_csv(stage / "pay_detail.csv", index=False)
+            spreadsheet_safe(summary).to_csv(stage / "pay.csv", index=False)
+            spreadsheet_safe(detail).to_csv(stage / "pay_detail.csv", index=False)
 
 
 def generate(

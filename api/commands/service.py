@@ -208,4 +208,17 @@ def serve(
     migrate(settings.database_url)
     logging.getLogger("api").setLevel(logging.INFO)
     console.print(f"serving on http://{host}:{port} (workbench: http://{host}:{port}/, docs: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, workers=1)
+    uvicorn.run(create_app(settings), **uvicorn_options(settings), host=host, port=port, log_level=log_level,
+                workers=1)
+
+
+def uvicorn_options(settings: Settings) -> dict:
+    """uvicorn's settings for the service (docs/service.md "Security"): a request that has not
+    arrived within `request_read_timeout_s` closes its connection (uvicorn has no such deadline of
+    its own: a client sending a byte every few seconds would hold a connection for ever), a kept-
+    alive connection idle for `keep_alive_timeout_s` is closed, and the access log prints no token."""
+    from api.middleware import read_timeout_protocol, scrub_access_log
+
+    scrub_access_log()
+    return {"http": read_timeout_protocol(settings.request_read_timeout_s),
+            "timeout_keep_alive": settings.keep_alive_timeout_s}

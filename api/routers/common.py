@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from api.schemas import ErrorPublic
+from models.dataset import spreadsheet_safe
 from models.errors import InputError, Problem
 from models.limits import MAX_ID, Ident, Name
 
@@ -59,7 +60,7 @@ def csv_response(frame: pd.DataFrame, filename: str, *, decimals: dict[str, int]
     buffer = io.StringIO()
     if decimals:
         frame = frame.round({column: places for column, places in decimals.items() if column in frame.columns})
-    frame.to_csv(buffer, index=False)
+    spreadsheet_safe(frame).to_csv(buffer, index=False)  # a name or reason never runs as a formula
     return Response(buffer.getvalue(), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 

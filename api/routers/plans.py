@@ -34,7 +34,7 @@ def plan_public(row: PlanVersionRow, *, in_force: int | None, tables: bool, targ
 def read_plans(principal: Viewer, session: SessionDep) -> PlansPublic:
     """The history of plan versions, oldest first, with the version in force."""
     dataset_row = store.current_dataset(session=session)
-    rows = store.list_plan_versions(session=session, dataset_id=dataset_row.id)
+    rows = store.list_plan_versions(session=session, dataset_id=dataset_row.id, with_targets=False)
     return PlansPublic(data=[plan_public(r, in_force=dataset_row.plan_version, tables=True, targets=False)
                              for r in rows], count=len(rows), in_force=dataset_row.plan_version)
 
@@ -48,7 +48,8 @@ def read_current_plan(
     dataset_row = store.current_dataset(session=session)
     if dataset_row.plan_version is None:
         raise store.NotFound("the dataset has no plan in force")
-    row = store.get_plan_version(session=session, dataset_id=dataset_row.id, version=dataset_row.plan_version)
+    row = store.get_plan_version(session=session, dataset_id=dataset_row.id, version=dataset_row.plan_version,
+                                 with_targets=targets)
     return plan_public(row, in_force=dataset_row.plan_version, tables=True, targets=targets)
 
 
@@ -59,7 +60,7 @@ def read_plan(
 ) -> PlanPublic:
     """One plan version."""
     dataset_row = store.current_dataset(session=session)
-    row = store.get_plan_version(session=session, dataset_id=dataset_row.id, version=version)
+    row = store.get_plan_version(session=session, dataset_id=dataset_row.id, version=version, with_targets=targets)
     return plan_public(row, in_force=dataset_row.plan_version, tables=True, targets=targets)
 
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI, Query, Request
-from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
-from fastapi.responses import HTMLResponse
+from urllib.parse import urlencode, urlsplit
+
+from fastapi import APIRouter, FastAPI, Query, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -98,12 +99,65 @@ for _detail in DETAIL_PAGES:
     detail_route(*_detail)
 
 
+NOT_READY = "the form was sent before the page was ready, so your token was not kept"
+
+
+def safe_next(value: str | None) -> str:
+    """`value` when it is a path of this service, "/" otherwise: no scheme or host, no `//` or
+    backslash (browsers read `/\\host` as `//host`), no control character or space (browsers drop
+    a tab or line break inside a URL, so `/<tab>/host` is `//host`). `value` is the decoded query
+    parameter, so `%2F%5Cevil.example` arrives here as `/\\evil.example`."""
+    if not value or not value.startswith("/") or value.startswith("//"):
+        return "/"
+    if "\\" in value or any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in value):
+        return "/"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return value
+
+
+def signin_page(request: Request, *, next: str | None, notice: str | None = None) -> HTMLResponse:
+    return templates.TemplateResponse(request, "signin.html", {
+        "nav": NAV, "title": "Sign in", "script": "signin", "active": None, "data": {},
+        "next": safe_next(next), "notice": notice})
+
+
 @router.get("/signin", response_class=HTMLResponse)
 def page_signin(request: Request, reason: str | None = Query(None, max_length=500, description="Why the user was signed out."),
-                next: str | None = Query(None, max_length=2000, description="Page to return to.")) -> HTMLResponse:
-    # the script reads both from the URL; declared so that a service refusing undeclared query
-    # parameters still serves the page
-    return render(request, "signin.html", title="Sign in", script=None, active=None)
+                next: str | None = Query(None, max_length=2000, description="Page to return to."),
+                token: str | None = Query(None, include_in_schema=False, description="Never accepted here.")):
+    # the script reads `reason` and `next` from the URL; declared so that a service refusing
+    # undeclared query parameters still serves the page. A token in the URL (an old bookmark, a
+    # form sent by hand) is never used: the browser is sent to the same page without it.
+    if token is not None:
+        return RedirectResponse(signin_url(next, NOT_READY), status.HTTP_303_SEE_OTHER)
+    return signin_page(request, next=next)
+
+
+@router.post("/signin", response_class=HTMLResponse)
+async def post_signin(request: Request) -> RedirectResponse:
+    """The sign-in form sent before its script ran (the script signs in through /v1/me instead):
+    back to the sign-in page, with `next` kept when it is one of ours and the token nowhere."""
+    next_value = None
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        try:
+            form = await request.form(max_files=0, max_fields=10, max_part_size=4096)
+            value = form.get("next")
+            next_value = value if isinstance(value, str) else None
+        except Exception:  # a malformed form is answered like an empty one
+            next_value = None
+    return RedirectResponse(signin_url(next_value, NOT_READY), status.HTTP_303_SEE_OTHER)
+
+
+def signin_url(next: str | None, reason: str | None) -> str:
+    """/signin with `reason` and a safe `next` — a relative URL, never built from the Host header."""
+    query = {"reason": reason} if reason else {}
+    target = safe_next(next)
+    if target != "/":
+        query["next"] = target
+    return "/signin" + ("?" + urlencode(query) if query else "")
 
 
 @router.get("/assumption-sets", response_class=HTMLResponse)
@@ -113,22 +167,13 @@ def page_assumption_sets(request: Request, from_alarm: str | None = Query(
                   active="/assumption-sets")
 
 
-SWAGGER = "/static/vendor/swagger-ui"
-
-
 def mount(app: FastAPI) -> None:
     """Add the workbench, the static files and the offline Swagger UI page to `app`."""
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.get("/docs", include_in_schema=False)
-    def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url=app.openapi_url, title=f"{app.title} — API",
-                                   oauth2_redirect_url="/docs/oauth2-redirect",
-                                   swagger_js_url=f"{SWAGGER}/swagger-ui-bundle.js",
-                                   swagger_css_url=f"{SWAGGER}/swagger-ui.css",
-                                   swagger_favicon_url=f"{SWAGGER}/favicon-32x32.png")
-
-    @app.get("/docs/oauth2-redirect", include_in_schema=False)
-    def swagger_ui_redirect() -> HTMLResponse:
-        return get_swagger_ui_oauth2_redirect_html()
+    def swagger_ui(request: Request) -> HTMLResponse:
+        # the vendored Swagger UI started by static/docs.js: no inline script, so the CSP holds
+        return templates.TemplateResponse(request, "docs.html", {"title": f"{app.title} — API",
+                                                                 "openapi_url": app.openapi_url})

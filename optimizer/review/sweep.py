@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from models.assumptions import AssumptionSet
-from models.dataset import Dataset
+from models.dataset import Dataset, spreadsheet_safe
 from models.sweep import Sweep
 from optimizer.executor import Executor, SerialExecutor
 from optimizer.parameters import Parameters, effective_parameters
@@ -188,6 +188,6 @@ def write_sweep(result: SweepResult, folder: str | Path) -> None:
     """sweep.json and scenarios.csv, candidates.csv, scores.csv into a folder."""
     folder = Path(folder)
     (folder / "sweep.json").write_text(json.dumps(result.to_json(), indent=2, default=float) + "\n")
-    result.scenarios.to_csv(folder / "scenarios.csv", index=False)
-    result.candidates.to_csv(folder / "candidates.csv", index=False)
-    result.scores.to_csv(folder / "scores.csv", index=False)
+    spreadsheet_safe(result.scenarios).to_csv(folder / "scenarios.csv", index=False)  # names never run as formulas
+    spreadsheet_safe(result.candidates).to_csv(folder / "candidates.csv", index=False)
+    spreadsheet_safe(result.scores).to_csv(folder / "scores.csv", index=False)

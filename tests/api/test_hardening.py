@@ -308,9 +308,9 @@ def test_the_openapi_document_describes_the_real_error_bodies(client):
                 assert "400" in responses and "413" in responses, (method, path)
 
 
-@pytest.mark.parametrize("method, url, allowed", [("PUT", "/v1/reviews", "GET, POST"),
-                                                  ("DELETE", "/v1/assumption-sets", "GET, POST"),
-                                                  ("PUT", "/v1/reviews/1", "GET")])
+@pytest.mark.parametrize("method, url, allowed", [("PUT", "/v1/reviews", "GET, HEAD, POST"),
+                                                  ("DELETE", "/v1/assumption-sets", "GET, HEAD, POST"),
+                                                  ("PUT", "/v1/reviews/1", "GET, HEAD")])
 def test_405_names_every_allowed_method(client, env, method, url, allowed):
     response = client.request(method, url, headers=env.headers("admin"))
     assert response.status_code == 405 and response.headers["allow"] == allowed

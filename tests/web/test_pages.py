@@ -27,7 +27,7 @@ def test_pages_use_only_local_assets(client, path):
         assert client.get(asset).status_code == 200, asset
 
 
-@pytest.mark.parametrize("path", [p.path for p in PAGES] + DETAIL_PATHS)
+@pytest.mark.parametrize("path", [p.path for p in PAGES] + ["/signin", "/docs", *DETAIL_PATHS])
 def test_pages_have_no_inline_script_or_style(client, path):
     html = client.get(path).text
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "an inline <script>"
