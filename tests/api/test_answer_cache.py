@@ -148,9 +148,12 @@ def test_only_succeeded_reviews_are_kept_and_bad_queries_are_not(env, client):
                       headers=env.headers("viewer")).status_code == 422
     assert len(cache) == 0
     assert client.get(f"/v1/reviews/{review_id}/adjustments").status_code == 401  # a cached answer still needs a token
-    client.get(f"/v1/reviews/{review_id}/adjustments", headers=env.headers("viewer"))
+    got = client.get(f"/v1/reviews/{review_id}/adjustments", headers=env.headers("viewer"))
     assert len(cache) == 1
     assert client.get(f"/v1/reviews/{review_id}/adjustments").status_code == 401
+    head = client.head(f"/v1/reviews/{review_id}/adjustments", headers=env.headers("viewer"))  # from the cache
+    assert head.status_code == 200 and head.content == b"" and len(cache) == 1
+    assert int(head.headers["content-length"]) == len(got.content) and head.headers["cache-control"] == "no-store"
 
 
 def test_the_service_cache_stays_within_its_bound(env):
