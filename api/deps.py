@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.alarms_cache import AlarmsCache
+from api.answer_cache import AnswerCache
 from api.auth import Principal
 from api.db import store
 from api.jobs import JobRunner
@@ -34,6 +35,7 @@ class Services:
     runner: JobRunner
     alarms: AlarmsCache = field(default_factory=AlarmsCache)
     read_session_factory: sessionmaker[Session] | None = None  # GET and HEAD (api/db/session.py)
+    answers: AnswerCache = field(default_factory=lambda: AnswerCache(0))  # the app's holds answer_cache_mb
 
 
 def get_services(request: Request) -> Services:

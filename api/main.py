@@ -7,10 +7,8 @@ failed, and the job runner starts taking queued jobs (api/jobs.py).
 
 from __future__ import annotations
 
-import json
 import logging
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import Depends, FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
@@ -21,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import Match, Mount
 
+from api.answer_cache import AnswerCache
 from api.db import store
 from api.db.session import make_engine, make_read_session_factory, make_session_factory, migrate
 from api.deps import Services
@@ -30,7 +29,7 @@ from api.routers import (
     actuals, alarms, assumption_sets, audit, benchmarks, calibrations, corrections, exports, health, me, names, plans,
     replays, reviews, sweeps,
 )
-from api.routers.common import reject_unknown_query
+from api.routers.common import SafeJSONResponse, reject_unknown_query
 from api.web import pages
 from api.settings import Settings, get_settings
 from models.errors import InputError, key_path
@@ -64,7 +63,8 @@ def create_app(settings: Settings | None = None, *, job_handlers: dict | None = 
         session_factory = make_session_factory(engine)
         runner = JobRunner(session_factory=session_factory, settings=settings, handlers=job_handlers)
         app.state.services = Services(settings=settings, engine=engine, session_factory=session_factory,
-                                      runner=runner, read_session_factory=make_read_session_factory(engine))
+                                      runner=runner, read_session_factory=make_read_session_factory(engine),
+                                      answers=AnswerCache(int(settings.answer_cache_mb * 1_000_000)))
         runner.start()
         try:
             yield
@@ -88,18 +88,6 @@ def create_app(settings: Settings | None = None, *, job_handlers: dict | None = 
     add_error_handlers(app)
     app.openapi = lambda: documented_errors(app)
     return app
-
-
-class SafeJSONResponse(JSONResponse):
-    """JSON as UTF-8; a string that cannot be encoded (a lone surrogate stored before the input
-    checks existed) is sent \\u-escaped instead of failing the request."""
-
-    def render(self, content: Any) -> bytes:
-        try:
-            return super().render(content)
-        except UnicodeEncodeError:
-            return json.dumps(content, ensure_ascii=True, allow_nan=False, indent=None,
-                              separators=(",", ":")).encode("ascii")
 
 
 def documented_errors(app: FastAPI) -> dict:

@@ -8,7 +8,8 @@ a benchmark instance each role may ask for, the largest review (estimated memory
 `optimizer.alignment.estimate`) the service starts, the lease that says which service process
 owns a running job, and per role the jobs one token may hold queued or running at once and the
 largest time limit it may ask for. The HTTP hardening settings say which Host headers the service
-answers and how long `comptune serve` waits for a request to arrive (docs/service.md "Security").
+answers, how long `comptune serve` waits for a request to arrive and how much memory the rendered
+answers of succeeded reviews may hold (docs/service.md "Security").
 """
 
 from __future__ import annotations
@@ -139,6 +140,10 @@ class Settings(BaseSettings):
                                         "request is answered 503 with Retry-After (reads never wait: WAL).")
     keep_alive_timeout_s: float = Field(
         5.0, gt=0, le=3_600, description="`comptune serve` closes a kept-alive connection idle this long after an answer.")
+    answer_cache_mb: float = Field(
+        64.0, ge=0, le=65_536, description="Each service process keeps the rendered recommendation and adjustments "
+                                           "answers of succeeded reviews up to this many MB (least recently used "
+                                           "dropped first), per review, pay visibility and query; 0 turns it off.")
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod

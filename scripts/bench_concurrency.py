@@ -15,6 +15,8 @@ request count, p50/p99/max latency and the number of 5xx answers and transport e
 document (and --out writes it to a file).
 
 The figures are the machine's: run before/after comparisons on the same machine, one after the other.
+`COMPTUNE_ANSWER_CACHE_MB=0` in the environment runs the service without its cache of large answers
+(api/answer_cache.py), for a comparison of the large-answer phase with and without it.
 """
 
 from __future__ import annotations
@@ -154,7 +156,8 @@ def main(argv: list[str] | None = None) -> dict:
     server = subprocess.Popen([str(BIN / "comptune"), "serve", "--port", str(args.port), "--log-level", "warning"],
                               env=env, stdout=log, stderr=subprocess.STDOUT)
     figures: dict = {"backend": url.split(":", 1)[0].split("+")[0], "reps": args.reps, "clients": args.clients,
-                     "seconds": args.seconds}
+                     "seconds": args.seconds, "answer_cache_mb": env.get("COMPTUNE_ANSWER_CACHE_MB", "default"),
+                     "load_average_1min": round(os.getloadavg()[0], 2)}
     try:
         with httpx.Client(base_url=base, timeout=60, headers={"Authorization": f"Bearer {analyst}"}) as client:
             deadline = time.monotonic() + 60

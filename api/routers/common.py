@@ -1,14 +1,15 @@
-"""Small helpers shared by the routers: CSV responses, content negotiation, uploaded files,
-refusing unknown query parameters, error docs."""
+"""Small helpers shared by the routers: the app's JSON response, CSV responses, content
+negotiation, uploaded files, refusing unknown query parameters, error docs."""
 
 from __future__ import annotations
 
 import io
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
 import pandas as pd
 from fastapi import Path, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile
 
 from api.schemas import ErrorPublic
@@ -41,6 +42,18 @@ QUOTA = {429: {"model": ErrorPublic, "description": "The caller holds as many qu
                                                    "try again.",
                "headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}}}
 CONFLICT = {409: {"model": ErrorPublic, "description": "Conflicts with the current state (e.g. a stale plan version)."}}
+
+
+class SafeJSONResponse(JSONResponse):
+    """JSON as UTF-8; a string that cannot be encoded (a lone surrogate stored before the input
+    checks existed) is sent \\u-escaped instead of failing the request."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, ensure_ascii=True, allow_nan=False, indent=None,
+                              separators=(",", ":")).encode("ascii")
 
 
 def wants_csv(request: Request, format: str | None) -> bool:

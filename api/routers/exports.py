@@ -15,7 +15,7 @@ from api.deps import SessionDep, Viewer
 from api.export import XLSX_TYPE, review_workbook
 from api.jobs import REVIEW
 from api.routers.common import CONFLICT, ERRORS, NOT_FOUND, ReviewId
-from api.routers.reviews import filter_adjustments, finished_result, read_recommendation, read_review
+from api.routers.reviews import filter_adjustments, finished_result, read_review, recommendation_public
 from api.serialize import frame_from_json, frame_records
 from api.visibility import adjustments_for
 
@@ -32,7 +32,7 @@ def export_review(principal: Viewer, session: SessionDep, review_id: ReviewId) -
     per rep for the roles that see pay."""
     result = finished_result(session, review_id)
     review = read_review(principal, session, review_id).model_dump(mode="json")
-    recommendation = read_recommendation(principal, session, review_id).model_dump(mode="json")
+    recommendation = recommendation_public(principal, session, review_id).model_dump(mode="json")
     job = store.get_job(session=session, job_id=review_id, kind=REVIEW)
     adjustments = adjustments_for(frame_from_json(result["adjustments"]), sees_pay=principal.sees_pay)
     adjustments = filter_adjustments(session, job, adjustments, rep_id=None, market_id=None, component_id=None,

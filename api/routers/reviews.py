@@ -142,19 +142,37 @@ def read_review(principal: Viewer, session: SessionDep, review_id: ReviewId) -> 
     return review_public(job, principal=principal, decision=store.get_decision(session=session, review_id=job.id))
 
 
-def finished_result(session, review_id: int) -> dict:
+def succeeded_review(session, review_id: int) -> JobRow:
+    """The review's job row once it has succeeded (409 before); its result is not read."""
     job = store.get_job(session=session, job_id=review_id, kind=REVIEW)
-    if job.status != store.SUCCEEDED or job.result is None:
-        raise store.Conflict(f"review {review_id} is {job.status}: results exist only once it has succeeded"
-                             + (f" ({job.error})" if job.error else ""))
+    if job.status != store.SUCCEEDED:
+        raise not_finished(job)
+    return job
+
+
+def finished_result(session, review_id: int) -> dict:
+    job = succeeded_review(session, review_id)
+    if job.result is None:
+        raise not_finished(job)
     return job.result
+
+
+def not_finished(job: JobRow) -> store.Conflict:
+    return store.Conflict(f"review {job.id} is {job.status}: results exist only once it has succeeded"
+                          + (f" ({job.error})" if job.error else ""))
+
+
+def answer_key(answer: str, job: JobRow, principal: Principal, **params) -> tuple:
+    """The key of a succeeded review's rendered answer (api/answer_cache.py): the answer, the
+    review (id and finish time), whether the caller sees pay, and every parameter shaping it."""
+    return (answer, job.id, str(job.finished_at), principal.sees_pay, tuple(sorted(params.items())))
 
 
 @router.get("/{review_id}/adjustments", response_model=AdjustmentsPublic,
             responses={**CONFLICT, **BAD_INPUT, 200: {"content": {"text/csv": {"example": CSV_EXAMPLE}},
                                                       "description": "JSON, or CSV with ?format=csv or Accept: text/csv."}})
 def read_adjustments(
-    principal: Viewer, session: SessionDep, request: Request, review_id: ReviewId,
+    principal: Viewer, session: SessionDep, services: ServicesDep, request: Request, review_id: ReviewId,
     format: Literal["json", "csv"] | None = Query(None, description="csv for a CSV file (or send Accept: text/csv)."),
     table: Literal["adjustments", "weight_changes"] = Query("adjustments", description="Which table a CSV holds."),
     rep_id: IdFilter = Query(None, description="Only this rep's rows."),
@@ -168,13 +186,24 @@ def read_adjustments(
     """The plan adjustments (rep, market, component, period, in force, recommended, delta, reason)
     and weight changes, filtered; `total` counts the rows that match before paging. A CSV holds
     every matching row, money rounded to the cent and weights to 6 digits."""
-    job = store.get_job(session=session, job_id=review_id, kind=REVIEW)
+    job = succeeded_review(session, review_id)
+    as_csv = wants_csv(request, format)
+    query = {"csv": as_csv, "table": table, "rep_id": rep_id, "market_id": market_id, "component_id": component_id,
+             "period": period, "changed_only": changed_only, "limit": limit, "offset": offset}
+    return services.answers.serve(answer_key("adjustments", job, principal, **query),
+                                  lambda: adjustments_answer(session, job, principal, **query))
+
+
+def adjustments_answer(session, job: JobRow, principal: Principal, *, csv: bool, table: str, rep_id, market_id,
+                       component_id, period, changed_only: bool, limit: int | None, offset: int):
+    """`read_adjustments`' answer, built from the stored result: a CSV Response or the JSON model."""
+    review_id = job.id
     result = finished_result(session, review_id)
     adjustments = adjustments_for(frame_from_json(result["adjustments"]), sees_pay=principal.sees_pay)
     weights = labelled(session, job, frame_from_json(result["weight_changes"]))
     adjustments = filter_adjustments(session, job, adjustments, rep_id=rep_id, market_id=market_id,
                                      component_id=component_id, period=period, changed_only=changed_only)
-    if wants_csv(request, format):
+    if csv:
         if table == "adjustments":
             return csv_response(adjustments, f"review-{review_id}-adjustments.csv",
                                 decimals={c: MONEY_DECIMALS for c in ("in_force", "recommended", "delta")})
@@ -229,9 +258,16 @@ def read_explanation(principal: Viewer, session: SessionDep, review_id: ReviewId
 
 
 @router.get("/{review_id}/recommendation", response_model=RecommendationPublic, responses=CONFLICT)
-def read_recommendation(principal: Viewer, session: SessionDep, review_id: ReviewId) -> RecommendationPublic:
+def read_recommendation(principal: Viewer, session: SessionDep, services: ServicesDep, review_id: ReviewId):
     """The rules applied, the frontier, the pay impact (approver and admin only), every change with its
     reason and the attribution of each market's change (§4.9)."""
+    job = succeeded_review(session, review_id)
+    return services.answers.serve(answer_key("recommendation", job, principal),
+                                  lambda: recommendation_public(principal, session, review_id))
+
+
+def recommendation_public(principal: Principal, session, review_id: int) -> RecommendationPublic:
+    """`read_recommendation`'s answer, built from the stored result for the caller's role."""
     result = finished_result(session, review_id)
     sees_pay = principal.sees_pay
     frontier = frontier_for(result.get("frontier", []), sees_pay=sees_pay)
