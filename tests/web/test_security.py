@@ -9,19 +9,11 @@ import re
 from urllib.parse import urlparse
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from api.main import create_app
 from tests.api.conftest import SAMPLE, LiveServer, prepare, settings_for
-from tests.web.browser import Tab, launch
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
+from tests.web.browser import Tab
 
 
 @pytest.fixture(scope="module")

@@ -28,12 +28,12 @@ from pathlib import Path
 import httpx
 import pytest
 from openpyxl import load_workbook
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from api.db import store
 from api.main import create_app
 from tests.api.conftest import SAMPLE, LiveServer, prepare, settings_for, stored_review
-from tests.web.browser import DESKTOP, PHONE, Tab, launch, money
+from tests.web.browser import DESKTOP, PHONE, Tab, money
 from tests.web.reviews import real_review
 
 REVIEW_TIMEOUT_MS = 240_000
@@ -54,14 +54,6 @@ class Site:
 
     def post(self, role: str, path: str, body: dict):
         return httpx.post(self.url + path, headers=self.env.headers(role), json=body, timeout=60)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
