@@ -15,7 +15,7 @@ from api.main import create_app
 from models.assumptions import parse_assumptions
 from api.db import store
 from tests.api.conftest import SAMPLE, LiveServer, prepare, settings_for
-from tests.web.test_workbench import REVIEW_TIMEOUT_MS, Tab, browser  # noqa: F401
+from tests.web.test_workbench import REVIEW_TIMEOUT_MS, Tab
 
 
 @pytest.fixture(scope="module")

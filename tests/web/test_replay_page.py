@@ -18,7 +18,7 @@ from api.main import create_app
 from models.assumptions import parse_assumptions
 from tests.api.conftest import SAMPLE, LiveServer, prepare, settings_for
 from tests.web.browser import PHONE, money
-from tests.web.test_workbench import REVIEW_TIMEOUT_MS, Tab, browser  # noqa: F401
+from tests.web.test_workbench import REVIEW_TIMEOUT_MS, Tab
 
 SOUTH_FREEZE = {"name": "south-freeze", "adjustments": [
     {"markets": ["south"], "periods": {"from": "2026-04"}, "demand": 0.5, "reason": "the freeze"}]}
