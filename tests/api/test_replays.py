@@ -79,6 +79,15 @@ def test_the_service_knows_the_engines_policies():
 # Bad bodies: 422 naming the field, nothing stored
 
 
+def assert_refused_naming(client, env, path: str, body: dict, field: str) -> None:
+    """The body is a 422 whose errors name `field`, and no job or assumption set is stored."""
+    before = jobs(env), sets(env)
+    response = client.post(path, json=body, headers=env.headers("analyst"))
+    assert response.status_code == 422, response.text
+    assert field in [e["field"] for e in response.json()["errors"]], response.json()
+    assert (jobs(env), sets(env)) == before
+
+
 @pytest.mark.parametrize("body, field", [
     ({**SMALL}, "world"),
     ({**SMALL, "world": SOUTH_FREEZE, "world_id": 1}, "world"),
@@ -114,11 +123,7 @@ def test_the_service_knows_the_engines_policies():
     ({**SMALL, "world": SOUTH_FREEZE, "colour": "blue"}, "colour"),
 ])
 def test_bad_replay_bodies_are_422_naming_the_field(client, env, body, field):
-    before = jobs(env), sets(env)
-    response = client.post("/v1/replays", json=body, headers=env.headers("analyst"))
-    assert response.status_code == 422, response.text
-    assert field in [e["field"] for e in response.json()["errors"]], response.json()
-    assert (jobs(env), sets(env)) == before
+    assert_refused_naming(client, env, "/v1/replays", body, field)
 
 
 def test_a_world_without_an_open_period_is_refused(client, env):
@@ -369,11 +374,7 @@ def test_a_correction_is_stored_on_request_afterwards(client, env):
     ({"name": ""}, "name"), ({"name": 7}, "name"), ({"colour": "blue"}, "colour"),
 ])
 def test_bad_correction_bodies_are_422_naming_the_field(client, env, body, field):
-    before = jobs(env), sets(env)
-    response = client.post("/v1/corrections", json=body, headers=env.headers("analyst"))
-    assert response.status_code == 422, response.text
-    assert field in [e["field"] for e in response.json()["errors"]], response.json()
-    assert (jobs(env), sets(env)) == before
+    assert_refused_naming(client, env, "/v1/corrections", body, field)
 
 
 def test_only_analysts_and_up_run_corrections(client, env):
